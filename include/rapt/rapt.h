@@ -1,0 +1,13 @@
+/* rapt/rapt.h: the whole public API of librapt, one header per module.
+ *
+ * Link with `pkg-config --cflags --libs rapt` or CMake `find_package(rapt)` (target rapt::rapt).
+ * Conventions shared by every module are in rapt/common.h.
+ */
+#ifndef RAPT_RAPT_H
+#define RAPT_RAPT_H
+
+#include "rapt/common.h"
+#include "rapt/sys.h"
+#include "rapt/plan.h"
+
+#endif /* RAPT_RAPT_H */

@@ -1,0 +1,120 @@
+/* os.h: the facade in front of everything Linux-specific.
+ *
+ * Core code (src/lib) includes this header and never a Linux-only one. The build compiles
+ * the files in src/os/linux behind it. Three kinds of things live here:
+ *   - a sysroot handle and a "slurp" reader, so every /proc and /sys read can be pointed at a
+ *     fixture tree;
+ *   - pure parsers over buffers for the kernel's file formats (declared here so unit tests can
+ *     feed them bytes directly);
+ *   - probes that fill parts of rapt_sys_info from a sysroot.
+ * Later modules add process, cgroup-write and event-loop primitives here.
+ */
+#ifndef RAPT_OS_H
+#define RAPT_OS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rapt/sys.h"
+
+/* ---- sysroot and reading --------------------------------------------------------------- */
+
+typedef struct rapt__root {
+    int dirfd;       /* O_PATH|O_DIRECTORY fd of the sysroot */
+    char path[4096]; /* the sysroot as given ("/" by default), for messages */
+} rapt__root;
+
+/* Opens sysroot (NULL/"" = "/"). Returns 0 or -errno (-ENOENT, -ENOTDIR, -EACCES). */
+int rapt__root_open(rapt__root *r, const char *sysroot);
+void rapt__root_close(rapt__root *r);
+
+/* Reads the file at absolute path `path` (as the process would see it) under the root into
+ * buf, NUL-terminated. Files larger than len - 1 are truncated (kernel files we read are small;
+ * callers size buf for the largest they expect). Returns bytes read or -errno. */
+ssize_t rapt__slurp(const rapt__root *r, const char *path, char *buf, size_t len);
+
+/* True when path exists under the root. */
+bool rapt__exists(const rapt__root *r, const char *path);
+
+/* ---- pure parsers ------------------------------------------------------------------------ */
+
+/* /proc/meminfo: values in bytes; *_ok tell which lines were present and valid. */
+typedef struct rapt__meminfo {
+    uint64_t total, free, available, buffers, cached, swap_total, swap_free;
+    bool total_ok, free_ok, available_ok, buffers_ok, cached_ok, swap_total_ok, swap_free_ok;
+} rapt__meminfo;
+int rapt__parse_meminfo(const char *buf, rapt__meminfo *out);
+
+/* A CPU list such as "0-3,8,10-11\n": count of CPUs. Returns 0 or -EINVAL. */
+int rapt__parse_cpulist(const char *buf, size_t len, unsigned *count);
+
+/* The value of "Key:" in a /proc/<pid>/status-like buffer, into [*val, *val+*len).
+ * Returns 0 or -ENOENT. */
+int rapt__find_status_field(const char *buf, const char *key, const char **val, size_t *len);
+
+/* The soft limit of the row named `name` (e.g. "Max address space") in /proc/<pid>/limits.
+ * *unlimited is set for "unlimited". Returns 0, -ENOENT or -EINVAL. */
+int rapt__parse_limits(const char *buf, const char *name, uint64_t *soft, bool *unlimited);
+
+/* One line of /proc/self/cgroup. */
+typedef struct rapt__cgline {
+    unsigned hier;    /* hierarchy id (0 for v2) */
+    const char *ctrl; /* controller list, not NUL-terminated */
+    size_t ctrl_len;
+    const char *path; /* cgroup path, not NUL-terminated */
+    size_t path_len;
+} rapt__cgline;
+
+/* Finds the line of /proc/self/cgroup for a v1 controller (e.g. "memory"), or with ctrl NULL
+ * the v2 line ("0::/..."). Returns 0, -ENOENT or -EINVAL (malformed file). */
+int rapt__parse_proc_cgroup(const char *buf, const char *ctrl, rapt__cgline *out);
+
+/* A cgroup mount from /proc/self/mountinfo. */
+typedef struct rapt__cgmount {
+    char root[1024];  /* the path inside the hierarchy this mount shows (field 4) */
+    char point[1024]; /* mount point, octal escapes decoded */
+} rapt__cgmount;
+
+/* Finds the v1 mount carrying controller ctrl, or with ctrl NULL the cgroup2 mount.
+ * Returns 0, -ENOENT or -EINVAL. */
+int rapt__parse_mountinfo(const char *buf, const char *ctrl, rapt__cgmount *out);
+
+/* v2 cpu.max: "max 100000" -> *unlimited; "50000 100000" -> quota/period (both > 0). */
+int rapt__parse_cpu_max(const char *buf, uint64_t *quota, uint64_t *period, bool *unlimited);
+
+/* A memory limit file: v2 memory.max/high ("max" or bytes) or v1 limit_in_bytes (bytes; values
+ * at or above 2^62 are the "unlimited" sentinel, whatever the page size). */
+int rapt__parse_mem_limit(const char *buf, uint64_t *bytes, bool *unlimited);
+
+/* A single unsigned or signed number with optional trailing newline. */
+int rapt__parse_u64_line(const char *buf, uint64_t *out);
+int rapt__parse_i64_line(const char *buf, int64_t *out);
+
+/* The value of `key` in a "key value\n" file (memory.stat, cpu.stat, memory.events).
+ * Returns 0, -ENOENT or -EINVAL. */
+int rapt__parse_kv(const char *buf, const char *key, uint64_t *out);
+
+/* A PSI file (/proc/pressure/x or x.pressure). Returns 0 or -EINVAL; fills some and, when
+ * present, full. */
+int rapt__parse_psi(const char *buf, rapt_psi_res *out);
+
+/* Setters for rapt_qty shared by the probes. */
+void rapt__qty_unknown(rapt_qty *q, const char *where, const char *why);
+void rapt__qty_known(rapt_qty *q, const char *where, uint64_t v);
+void rapt__qty_unlimited(rapt_qty *q, const char *where);
+void rapt__qty_read_failed(rapt_qty *q, const char *where, ssize_t err);
+
+/* ---- probes ----------------------------------------------------------------------------- */
+
+/* Each fills its part of *info and never fails: what it cannot read stays unknown with a
+ * reason. They expect *info zeroed (or filled by an earlier probe of the same read). */
+void rapt__probe_cgroups(const rapt__root *r, rapt_sys_info *info);
+void rapt__probe_cpu(const rapt__root *r, rapt_sys_info *info);         /* online CPUs, affinity */
+void rapt__probe_cpu_quota(const rapt__root *r, rapt_sys_info *info);   /* after cgroups */
+void rapt__probe_host_memory(const rapt__root *r, rapt_sys_info *info); /* meminfo, rlimits */
+void rapt__probe_memory(const rapt__root *r, rapt_sys_info *info); /* cgroup side; after cgroups */
+void rapt__probe_psi(const rapt__root *r, rapt_sys_info *info);    /* needs cgroups probed */
+
+#endif /* RAPT_OS_H */

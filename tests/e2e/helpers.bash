@@ -1,0 +1,56 @@
+# helpers.bash: shared setup for rapt's bats end-to-end tests.
+#
+# CTest passes RAPT (the binary), TESTCHILD, RAPT_FIXTURES, RAPT_SOURCE_DIR and LC_ALL=C.
+# Every test runs in its own temporary directory, removed afterwards.
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+    : "${RAPT:?RAPT must point at the rapt binary (run through ctest)}"
+    TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/rapt-e2e.XXXXXX")
+    cd "$TEST_DIR" || return 1
+    export LC_ALL=C
+}
+
+teardown() {
+    cd / && rm -rf "$TEST_DIR"
+}
+
+# usage_error CMD...: runs rapt CMD... and asserts the rapt contract for bad input:
+# exit 2, nothing on stdout, exactly one stderr line starting with "rapt: error: ".
+usage_error() {
+    run --separate-stderr "$RAPT" "$@"
+    if [ "$status" -ne 2 ]; then
+        echo "expected exit 2, got $status for: rapt $*" >&2
+        echo "stdout: $output" >&2
+        echo "stderr: $stderr" >&2
+        return 1
+    fi
+    if [ -n "$output" ]; then
+        echo "expected empty stdout for: rapt $*, got: $output" >&2
+        return 1
+    fi
+    local lines
+    lines=$(printf '%s\n' "$stderr" | wc -l)
+    if [ "$lines" -ne 1 ] || [[ "$stderr" != "rapt: error: "* ]]; then
+        echo "expected one 'rapt: error:' line for: rapt $*, got:" >&2
+        printf '%s\n' "$stderr" >&2
+        return 1
+    fi
+}
+
+# json_eq FILTER EXPECTED FILE: asserts jq's raw output for FILTER on FILE.
+json_eq() {
+    local got
+    got=$(jq -r "$1" "$3")
+    if [ "$got" != "$2" ]; then
+        echo "jq '$1': expected '$2', got '$got'" >&2
+        return 1
+    fi
+}
+
+require_root() {
+    if [ "$(id -u)" -ne 0 ]; then
+        skip "needs root to create cgroups"
+    fi
+}
