@@ -91,4 +91,17 @@ void rapt__jw_done(rapt__jw *w);
 /* Escapes s as a JSON string (with quotes) into f. */
 void rapt__json_escape(FILE *f, const char *s, size_t n);
 
+/* ---- history store (src/lib/history.c) -------------------------------------------------------
+ * The fields of a SQLite file header rapt checks before it lets SQLite open a file for writing. */
+typedef struct rapt__dbheader {
+    uint32_t page_size, pages; /* pages is 0 when the in-header count is not valid */
+    uint32_t user_version, app_id;
+    bool wal; /* write version 2 */
+} rapt__dbheader;
+
+/* Parses the first n bytes of a file of file_size bytes. Returns 0 or RAPT_ECORRUPT (not a
+ * SQLite 3 header, impossible fields, or a file shorter than its header says). */
+int rapt__history_parse_header(const unsigned char *b, size_t n, uint64_t file_size,
+                               rapt__dbheader *out);
+
 #endif /* RAPT_INTERNAL_H */
