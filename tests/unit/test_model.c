@@ -340,6 +340,7 @@ START_TEST(unknown_class_has_no_prediction)
     ck_assert_int_eq(p.peak.basis, RAPT_BASIS_NONE);
     ck_assert(p.peak.safe == 0 && p.runtime.safe == 0);
     ck_assert_str_eq(rapt_model_basis_name(RAPT_BASIS_FIT), "fit");
+    rapt_model_destroy(m);
     rapt_model_opts o;
     rapt_model_opts_init(&o);
     o.coverage = 1;
