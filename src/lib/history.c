@@ -369,9 +369,10 @@ static int probe(const char *path, bool check, rapt_log_fn log, void *ud, probe_
         goto out;
     }
     if (check && tables > 0) {
-        /* quick_check reads every page once (about 40 ms for 100k attempts here): the price of
-         * never writing into a damaged file, which SQLite would otherwise find only when a
-         * write happens to touch the bad page. */
+        /* quick_check reads every page once (bench/history-bench: 6.5 ms for a 2.8 MiB file
+         * of 20k attempts, 130 ms for 64 MiB and 500k): the price of never writing into a
+         * damaged file, which SQLite would otherwise notice only when a write touched the
+         * bad page. */
         sqlite3_stmt *qc;
         rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &qc, NULL);
         if (rc == SQLITE_OK) {

@@ -73,17 +73,70 @@ struct rapt_model {
 
 /* ---- small numeric helpers ----------------------------------------------------------------- */
 
-static int cmp_dbl(const void *a, const void *b)
+/* The k-th smallest of v[0..n) (0-based), reordering v so that v[k] holds it and everything
+ * before is <= it: Hoare's selection with a median-of-three pivot, O(n) expected. A refit runs
+ * once per finished job, and selecting instead of sorting the 4096 pairwise slopes is what
+ * keeps it at tens of microseconds (bench/history-bench). */
+static double select_kth(double *v, size_t n, size_t k)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        size_t mid = lo + (hi - lo) / 2;
+        /* Order v[lo], v[mid], v[hi] so the pivot v[mid] is their median. */
+        if (v[mid] < v[lo]) {
+            double t = v[mid];
+            v[mid] = v[lo];
+            v[lo] = t;
+        }
+        if (v[hi] < v[lo]) {
+            double t = v[hi];
+            v[hi] = v[lo];
+            v[lo] = t;
+        }
+        if (v[hi] < v[mid]) {
+            double t = v[hi];
+            v[hi] = v[mid];
+            v[mid] = t;
+        }
+        double pivot = v[mid];
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        /* Now v[lo..j] <= pivot <= v[i..hi]; anything between equals the pivot. */
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
 }
 
-/* Median of v[0..n) (sorts v). n >= 1. */
+/* Median of v[0..n) (reorders v). n >= 1. */
 static double median_sort(double *v, size_t n)
 {
-    qsort(v, n, sizeof(*v), cmp_dbl);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    double hi = select_kth(v, n, n / 2);
+    if (n % 2)
+        return hi;
+    /* The lower middle is the largest of the part select_kth left below n / 2. */
+    double lo = v[0];
+    for (size_t i = 1; i < n / 2; i++)
+        lo = v[i] > lo ? v[i] : lo;
+    return 0.5 * (lo + hi);
 }
 
 /* The conformal upper quantile of n values (sorts v): the (ceil((n + 1) * cov) + extra)-th
@@ -94,10 +147,9 @@ static double median_sort(double *v, size_t n)
  * too few values for the rank the largest is the best available bound (coverage n / (n + 1)). */
 static double conformal_upper(double *v, size_t n, double cov, unsigned extra)
 {
-    qsort(v, n, sizeof(*v), cmp_dbl);
     double k = ceil((double)(n + 1) * cov) + extra;
     size_t idx = k >= (double)n ? n - 1 : (size_t)k - 1;
-    return v[idx];
+    return select_kth(v, n, idx);
 }
 
 static double confidence(unsigned n)
@@ -426,9 +478,19 @@ static int refit(rapt_model *m, klass *k, int q)
     f->samples = (unsigned)na;
     f->confidence = confidence((unsigned)na);
 
-    /* Size statistics, for display and for deciding whether sizes vary enough to fit. */
+    /* Size statistics, for display and for deciding whether sizes vary enough to fit: a
+     * line through fewer than three distinct sizes would be a guess. */
     size_t distinct = 0;
     if (nx > 0) {
+        double d[2] = {xs[0], xs[0]};
+        f->x_min = f->x_max = xs[0];
+        distinct = 1;
+        for (size_t i = 1; i < nx; i++) {
+            f->x_min = RAPT__MIN(f->x_min, xs[i]);
+            f->x_max = RAPT__MAX(f->x_max, xs[i]);
+            if (distinct < 3 && xs[i] != d[0] && (distinct < 2 || xs[i] != d[1]))
+                d[distinct++ == 1 ? 1 : 0] = xs[i];
+        }
         double *sx = malloc(nx * sizeof(*sx));
         if (!sx) {
             rc = -ENOMEM;
@@ -436,11 +498,6 @@ static int refit(rapt_model *m, klass *k, int q)
         }
         memcpy(sx, xs, nx * sizeof(*sx));
         f->x_median = median_sort(sx, nx);
-        f->x_min = sx[0];
-        f->x_max = sx[nx - 1];
-        distinct = 1;
-        for (size_t i = 1; i < nx; i++)
-            distinct += sx[i] != sx[i - 1];
         free(sx);
     }
     if (nx < m->o.min_fit || distinct < 3)
