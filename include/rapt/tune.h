@@ -7,7 +7,7 @@
  *
  * The algorithm (docs/tune.md, after the hill climbing of the .NET thread pool, dotnet/runtime
  * PortableThreadPool.HillClimbing.cs, and Hellerstein, Morrison and Eilebrecht, "Optimizing
- * concurrency levels in the .NET ThreadPool", FeBID 2009):
+ * concurrency levels in the .NET ThreadPool", FeBID workshop 2008):
  *   - after each change, wait one job duration for the level to take effect, then measure
  *     throughput over a window of at least min_window_ns, one job duration and min_completions
  *     completions. Throughput is estimated by Little's law, X = L / W: the time-averaged number
