@@ -17,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -265,7 +264,8 @@ typedef enum probe_verdict {
 
 /* Examines an existing file without modifying it. Returns 0 with a verdict or RAPT_ECORRUPT /
  * RAPT_ESCHEMA / -errno, logging why. */
-static int probe(const char *path, bool check, rapt_log_fn log, void *ud, probe_verdict *v)
+static int probe(const char *path, bool check, unsigned busy_ms, rapt_log_fn log, void *ud,
+                 probe_verdict *v)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
@@ -322,18 +322,15 @@ static int probe(const char *path, bool check, rapt_log_fn log, void *ud, probe_
      * immutable connection reads it with no locks and no side files. With a WAL file another
      * process has it open; its side files exist already, and a plain read-only connection
      * sees the WAL's newest pages. */
-    bool live = side_file_exists(path, "-wal");
-    if (side_file_exists(path, "-journal")) {
-        logf_(log, ud, RAPT_LOG_WARN,
-              "history %s: has a rollback journal (an interrupted write by another program)", path);
-        return RAPT_ECORRUPT;
-    }
+    bool live = side_file_exists(path, "-wal") || side_file_exists(path, "-journal");
     char *uri = file_uri(path, live ? "mode=ro" : "mode=ro&immutable=1");
     if (!uri)
         return -ENOMEM;
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
     free(uri);
+    if (rc == SQLITE_OK)
+        sqlite3_busy_timeout(db, (int)RAPT__MIN(busy_ms, (unsigned)INT32_MAX));
     int ret = 0;
     int64_t uv = 0, app = 0, tables = 0;
     if (rc == SQLITE_OK)
@@ -512,6 +509,57 @@ fail:
     return sqlerr(rc);
 }
 
+/* Creates a complete history file at path, atomically: it is built under a temporary name in
+ * the same directory (WAL mode, schema, ids), closed, which checkpoints and removes its WAL, and
+ * renamed into place without replacing anything. Other processes therefore see no file or a
+ * complete one, never a half-written header or a creation-time rollback journal that they
+ * would have to tell from damage. When another process wins the race, its file is used. */
+static int create_file(rapt_history *h, const char *path)
+{
+    int ret = make_parent(path);
+    if (ret < 0) {
+        HLOG(h, RAPT_LOG_WARN, "history %s: cannot create its directory: %s", path,
+             rapt_strerror(ret));
+        return ret;
+    }
+    size_t n = strlen(path) + 64;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return -ENOMEM;
+    snprintf(tmp, n, "%s.new-%ld-%llx", path, (long)getpid(), (unsigned long long)rapt__now_ns());
+    int rc = sqlite3_open_v2(
+        tmp, &h->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int64_t dummy;
+    if (rc == SQLITE_OK)
+        rc = query_int(h->db, "PRAGMA journal_mode = WAL", &dummy);
+    if (rc != SQLITE_OK) {
+        HLOG(h, RAPT_LOG_WARN, "history %s: cannot create: %s", path,
+             h->db ? sqlite3_errmsg(h->db) : sqlite3_errstr(rc));
+        ret = sqlerr(rc);
+    } else {
+        ret = ensure_schema(h);
+    }
+    rc = sqlite3_close(h->db);
+    h->db = NULL;
+    if (ret == 0 && rc != SQLITE_OK)
+        ret = sqlerr(rc);
+    if (ret == 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+        /* EEXIST: another process created it first, and theirs is as good. A file system
+         * without RENAME_NOREPLACE gets link(2), which never replaces either. */
+        if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) {
+            if (link(tmp, path) < 0 && errno != EEXIST)
+                ret = -errno;
+        } else if (errno != EEXIST) {
+            ret = -errno;
+        }
+        if (ret < 0)
+            HLOG(h, RAPT_LOG_WARN, "history %s: cannot create: %s", path, rapt_strerror(ret));
+    }
+    unlink(tmp);
+    free(tmp);
+    return ret;
+}
+
 int rapt_history_open(rapt_history **out, const rapt_history_opts *o)
 {
     if (!out)
@@ -558,31 +606,20 @@ int rapt_history_open(rapt_history **out, const rapt_history_opts *o)
         ret = -ENOENT;
         goto fail;
     }
-    if (exists) {
-        probe_verdict v;
-        ret = probe(path, !o->skip_integrity_check, h->log, h->log_data, &v);
-        /* A writer may have been creating the file at the instant we read its first page; a
-         * second look tells a half-written header from real damage. */
-        if (ret == RAPT_ECORRUPT) {
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-            ret = probe(path, !o->skip_integrity_check, NULL, NULL, &v);
-        }
-        if (ret < 0)
-            goto fail;
-        if (v == PROBE_EMPTY && h->readonly) {
-            ret = -ENOENT;
-            goto fail;
-        }
-    } else if ((ret = make_parent(path)) < 0) {
-        HLOG(h, RAPT_LOG_WARN, "history %s: cannot create its directory: %s", path,
-             rapt_strerror(ret));
+    if (!exists && (ret = create_file(h, path)) < 0)
+        goto fail;
+    /* Even a file this process just created is examined: another process may have won the race
+     * to create it, and what it left there is not known to be a rapt history. */
+    probe_verdict v = PROBE_EMPTY;
+    ret = probe(path, !o->skip_integrity_check, o->busy_timeout_ms, h->log, h->log_data, &v);
+    if (ret < 0)
+        goto fail;
+    if (v == PROBE_EMPTY && h->readonly) {
+        ret = -ENOENT;
         goto fail;
     }
 
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
-    if (!exists)
-        flags |= SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2(path, &h->db, flags, NULL);
     if (rc != SQLITE_OK && h->readonly) {
         /* A file we may read but not write (another user's, a read-only mount). */

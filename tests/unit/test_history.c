@@ -1,6 +1,7 @@
 /* test_history.c: the SQLite history store on real files: round trips, batching, retention,
  * read-only use, files it must refuse and leave byte for byte as they were, and several
  * processes writing one file at once without losing a record. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -634,6 +635,22 @@ START_TEST(concurrent_writers_lose_nothing)
     ck_assert_uint_eq(nr, WRITERS);
     rapt_history_runs_free(rv, nr);
     rapt_history_close(h);
+    /* The race to create the file left no temporary file behind, and no side file once every
+     * connection closed. */
+    char dir[160];
+    snprintf(dir, sizeof(dir), "%s/state/rapt", tmpdir);
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    unsigned entries = 0;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        ck_assert_str_eq(e->d_name, "history.db");
+        entries++;
+    }
+    closedir(d);
+    ck_assert_uint_eq(entries, 1);
 }
 END_TEST
 
