@@ -122,7 +122,7 @@ static int sqlerr(int rc)
     case SQLITE_NOTADB: return RAPT_ECORRUPT;
     case SQLITE_READONLY: return -EROFS;
     case SQLITE_PERM:
-    case SQLITE_AUTH: return -EACCES;
+    case SQLITE_AUTH:
     case SQLITE_CANTOPEN: return -EACCES;
     case SQLITE_NOMEM: return -ENOMEM;
     case SQLITE_FULL: return -ENOSPC;

@@ -110,7 +110,7 @@ int rapt_jobclass_features(const char *const *args, size_t nargs, const rapt_job
 char *rapt_digest_hex(const uint8_t d[RAPT_DIGEST_SIZE], char buf[RAPT_DIGEST_HEX])
 {
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < RAPT_DIGEST_SIZE; i++) {
+    for (size_t i = 0; i < RAPT_DIGEST_SIZE; i++) {
         buf[2 * i] = hex[d[i] >> 4];
         buf[2 * i + 1] = hex[d[i] & 15];
     }
