@@ -123,9 +123,10 @@ typedef struct rapt_attempt {
 /* Sets every field to "unknown" (and reason "exit", outcome "success"). */
 RAPT_API void rapt_attempt_init(rapt_attempt *a);
 
-/* Queues one attempt of run `run_key` (copied; the caller's strings are not kept). Flushes when
- * `batch` attempts are pending; an error of that flush is returned but the attempt stays
- * queued. Returns 0, -EINVAL (missing class, unknown reason or outcome) or a flush error. */
+/* Queues one attempt of run `run_key` (from rapt_history_run_begin on this handle; copied, the
+ * caller's strings are not kept). Flushes when `batch` attempts are pending; an error of that
+ * flush is returned but the attempt stays queued. Returns 0, -EINVAL (missing class, bad run key,
+ * unknown reason or outcome) or a flush error. */
 RAPT_API int rapt_history_add(rapt_history *h, int64_t run_key, const rapt_attempt *a);
 
 /* Writes every pending attempt in one BEGIN IMMEDIATE transaction (and trims classes above

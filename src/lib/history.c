@@ -658,6 +658,10 @@ int rapt_history_open(rapt_history **out, const rapt_history_opts *o)
         rc = query_int(h->db, "PRAGMA journal_mode = WAL", &dummy);
         if (rc == SQLITE_OK)
             rc = exec(h->db, "PRAGMA synchronous = NORMAL");
+        /* An attempt whose run key did not come from rapt_history_run_begin() is refused at
+         * the insert rather than written where no query (they join runs) would find it. */
+        if (rc == SQLITE_OK)
+            rc = exec(h->db, "PRAGMA foreign_keys = ON");
         if (rc != SQLITE_OK) {
             HLOG(h, RAPT_LOG_WARN, "history %s: %s", path, sqlite3_errmsg(h->db));
             ret = sqlerr(rc);
@@ -838,7 +842,8 @@ int rapt_history_run_finish(rapt_history *h, int64_t key, const rapt_history_run
 
 int rapt_history_add(rapt_history *h, int64_t run_key, const rapt_attempt *a)
 {
-    if (!h || !a || !a->class_name || !in_list(a->reason, reasons, RAPT__ARRAY_SIZE(reasons)) ||
+    if (!h || !a || !a->class_name || run_key <= 0 ||
+        !in_list(a->reason, reasons, RAPT__ARRAY_SIZE(reasons)) ||
         !in_list(a->outcome, outcomes, RAPT__ARRAY_SIZE(outcomes)))
         return -EINVAL;
     int rc = writable(h);

@@ -176,7 +176,7 @@ static void undo(rapt_tune *t, uint64_t now)
 
 static void decide(rapt_tune *t, uint64_t now)
 {
-    double elapsed = (double)(now - t->w_start) / NS;
+    double elapsed = (double)(now - t->w_start) / NS; /* > 0: update() checked the window */
     double L = t->run_integral / elapsed;
     double W = t->wall_sum / t->done;
     double x = W > 0 ? L / W : (double)t->done / elapsed;
@@ -238,7 +238,8 @@ unsigned rapt_tune_update(rapt_tune *t, uint64_t now_ns, unsigned running)
             start_window(t, now_ns);
         return t->target;
     }
-    uint64_t elapsed = now_ns - t->w_start;
+    /* A caller's clock that stepped back counts as no time passing. */
+    uint64_t elapsed = now_ns > t->w_start ? now_ns - t->w_start : 0;
     double need = RAPT__MAX((double)t->o.min_window_ns, t->job_s * NS);
     if ((double)elapsed >= need && t->done >= t->o.min_completions)
         decide(t, now_ns);

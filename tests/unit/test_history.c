@@ -296,7 +296,13 @@ START_TEST(bad_attempts_are_refused)
     ck_assert_int_eq(rapt_history_add(h, run, &a), -EINVAL);
     fill_attempt(&a, NULL, 1);
     ck_assert_int_eq(rapt_history_add(h, run, &a), -EINVAL);
+    fill_attempt(&a, "c", 1);
+    ck_assert_int_eq(rapt_history_add(h, 0, &a), -EINVAL);
     ck_assert_uint_eq(rapt_history_pending(h), 0);
+    /* A run key that no run_begin returned is refused when written, not stored unreachable. */
+    ck_assert_int_eq(rapt_history_add(h, run + 1000, &a), 0);
+    ck_assert_int_eq(rapt_history_flush(h), -EINVAL);
+    ck_assert_uint_eq(rapt_history_pending(h), 1);
     rapt_history_close(h);
 }
 END_TEST
