@@ -9,19 +9,25 @@
  * PortableThreadPool.HillClimbing.cs, and Hellerstein, Morrison and Eilebrecht, "Optimizing
  * concurrency levels in the .NET ThreadPool", FeBID workshop 2008):
  *   - after each change, wait one job duration for the level to take effect, then measure
- *     throughput over a window of at least min_window_ns, one job duration and min_completions
- *     completions. Throughput is estimated by Little's law, X = L / W: the time-averaged number
- *     of running jobs over the mean duration of the jobs that completed in the window. Jobs
- *     started together finish in bursts, which makes counting completions in a window jumpy
+ *     throughput over a window of at least min_window_ns, one job duration and
+ *     max(min_completions, 2 x target) completions. Throughput is estimated by Little's law, X = L
+ * / W: the time-averaged number of running jobs over the mean duration of the jobs that completed
+ * in the window. Jobs started together finish in bursts, which makes counting completions in a
+ * window jumpy
  *     (+-n); their durations are steady, so L / W is the quieter estimate;
  *   - compare with the window before, at the previous level, through the *marginal efficiency*
  *     e = (dX / X) / (dN / N): 1 means the added jobs each did as much as the others, 0 means
  *     they added nothing. A step up is kept when e >= 0.5; a step down is kept when the loss
  *     is below half a fair share (e < 0.5), because the same throughput with fewer jobs is
- *     better. Otherwise the step is undone and the direction reverses;
+ *     better. Otherwise the step is undone and the direction reverses. A verdict within two
+ *     standard errors of 0.5 (from the spread of the job durations) lets the window grow, up
+ *     to four times, before it is taken;
  *   - the step doubles after each kept step in the same direction and is halved at every
  *     reversal (at least 1), so the target homes in on the knee of the throughput curve and
- *     then probes one step either side of it, tracking a knee that moves;
+ *     then holds there (1 to 8 windows) between probes one step either side of it;
+ *   - two windows at the same level that differ by more than 30% and three standard errors
+ *     mean the workload changed: a fall halves the target at once (as TCP halves its window
+ *     on loss), a rise probes upwards;
  *   - a window in which fewer jobs ran than the target (no input, or memory held them back)
  *     says nothing about the target and never raises it.
  *

@@ -18,6 +18,12 @@
 #define KEEP_EFFICIENCY 0.5
 /* Windows spent at a level after an undone step: doubles with each failed probe, up to this. */
 #define MAX_HOLDS 8u
+/* Two windows at one level whose throughput differs by more than this share, and by more than
+ * three times the window's own noise, mean the workload changed. */
+#define CHANGE 0.3
+/* A window whose verdict is within two standard errors of the threshold grows, up to this many
+ * times its minimum length. */
+#define EXTEND 4.0
 
 typedef enum phase { SETTLE, MEASURE } phase;
 
@@ -33,11 +39,13 @@ struct rapt_tune {
     unsigned last_running;
     double run_integral; /* integral of running over the window, job-seconds */
     double wall_sum;     /* durations of jobs completed in the window */
+    double wall_sq;      /* and their squares, for the noise of the mean */
     unsigned done;
     /* The previous window: its level and throughput. */
     bool have_prev;
     unsigned prev_n;
     double prev_x;
+    double prev_noise; /* relative standard error of prev_x */
     unsigned holds, holds_left;
     double job_s; /* estimated job duration, seconds (0 unknown) */
     double last_x, last_e;
@@ -75,6 +83,7 @@ static void start_window(rapt_tune *t, uint64_t now)
     t->w_start = now;
     t->run_integral = 0;
     t->wall_sum = 0;
+    t->wall_sq = 0;
     t->done = 0;
 }
 
@@ -143,6 +152,7 @@ void rapt_tune_complete(rapt_tune *t, uint64_t now_ns, double wall_s)
     if (t->ph == MEASURE) {
         t->done++;
         t->wall_sum += wall_s;
+        t->wall_sq += wall_s * wall_s;
     }
 }
 
@@ -174,15 +184,14 @@ static void undo(rapt_tune *t, uint64_t now)
     start_settle(t, now);
 }
 
-static void decide(rapt_tune *t, uint64_t now)
+/* Concludes a window that has its minimum length (need_s seconds) and completions. Returns
+ * without a decision, letting the window grow, when the answer is within the noise. */
+static void decide(rapt_tune *t, uint64_t now, double need_s)
 {
     double elapsed = (double)(now - t->w_start) / NS; /* > 0: update() checked the window */
     double L = t->run_integral / elapsed;
     double W = t->wall_sum / t->done;
     double x = W > 0 ? L / W : (double)t->done / elapsed;
-    t->job_s = W;
-    t->last_x = x;
-    t->decisions++;
     unsigned n = t->target;
     /* Fewer jobs ran than the target (the input ran dry, or memory held them back): the window
      * says nothing about this level, neither as a result nor as a baseline. Measure again. */
@@ -191,11 +200,47 @@ static void decide(rapt_tune *t, uint64_t now)
         start_window(t, now);
         return;
     }
+    /* The relative noise of this window's estimate: the spread of the durations over the square
+     * root of their number (the standard error of W / W). Steady jobs give almost none; jobs
+     * of exponential length with 24 completions give 0.2. */
+    double var = t->done > 1 ? (t->wall_sq - t->wall_sum * W) / (t->done - 1) : 0;
+    double noise = W > 0 && var > 0 ? sqrt(var) / W / sqrt((double)t->done) : 0;
+    double change = RAPT__MAX(CHANGE, 3 * sqrt(noise * noise + t->prev_noise * t->prev_noise));
+    /* Too close to call: measure longer, up to EXTEND windows, then decide as the rule says. */
+    bool may_extend = elapsed < EXTEND * need_s;
+    if (t->have_prev && t->prev_n != n && t->holds_left == 0 && may_extend) {
+        double dn0 = ((double)n - (double)t->prev_n) / (double)t->prev_n;
+        double dx0 = t->prev_x > 0 ? (x - t->prev_x) / t->prev_x : 0;
+        double e_noise = sqrt(noise * noise + t->prev_noise * t->prev_noise) / fabs(dn0);
+        if (fabs(dx0 / dn0 - KEEP_EFFICIENCY) < 2 * e_noise)
+            return;
+    }
+    t->job_s = W;
+    t->last_x = x;
+    t->decisions++;
+    if (t->have_prev && t->prev_n == n && t->prev_x > 0 &&
+        (x < t->prev_x * (1 - change) || x > t->prev_x * (1 + change))) {
+        /* The same level, a clearly different throughput: the workload or the machine changed
+         * under us (.NET's "change point"). Stop holding and probe at once: when throughput
+         * fell, halve the level first, as TCP halves its window on loss, because staying far
+         * beyond a knee that moved down makes every window long and every step slow; when it
+         * rose, probe upwards one step. */
+        t->dir = x < t->prev_x ? -1 : +1;
+        t->step = t->dir < 0 ? RAPT__MAX(1u, n / 2) : 1;
+        t->holds = 1;
+        t->holds_left = 0;
+        t->prev_x = x;
+        t->prev_noise = noise;
+        t->last_e = NAN;
+        move(t, now);
+        return;
+    }
     if (!t->have_prev || t->holds_left > 0 || t->prev_n == n) {
         /* A baseline at this level: the first window, or a hold after an undone step. */
         t->have_prev = true;
         t->prev_n = n;
         t->prev_x = x;
+        t->prev_noise = noise;
         t->last_e = NAN;
         if (t->holds_left > 0 && --t->holds_left > 0) {
             start_window(t, now);
@@ -222,6 +267,7 @@ static void decide(rapt_tune *t, uint64_t now)
     }
     t->prev_n = n;
     t->prev_x = x;
+    t->prev_noise = noise;
     t->holds = 1;
     t->step = RAPT__MIN(t->step * 2, RAPT__MAX(1u, n / 2));
     move(t, now);
@@ -241,8 +287,8 @@ unsigned rapt_tune_update(rapt_tune *t, uint64_t now_ns, unsigned running)
     /* A caller's clock that stepped back counts as no time passing. */
     uint64_t elapsed = now_ns > t->w_start ? now_ns - t->w_start : 0;
     double need = RAPT__MAX((double)t->o.min_window_ns, t->job_s * NS);
-    if ((double)elapsed >= need && t->done >= t->o.min_completions)
-        decide(t, now_ns);
+    if ((double)elapsed >= need && t->done >= RAPT__MAX(t->o.min_completions, 2 * t->target))
+        decide(t, now_ns, need / NS);
     return t->target;
 }
 
