@@ -68,6 +68,8 @@ populate() {
     "$RAPT" history --history h.db --json --class 'sleep {}' --runs 0 > one.json
     json_eq '.classes | length' 1 one.json
     json_eq '.runs | length' 0 one.json
+    # Reading leaves no side files behind.
+    [ ! -e h.db-wal ] && [ ! -e h.db-shm ]
 }
 
 @test "export: CSV survives hostile class names, JSON Lines has one object per attempt" {
