@@ -69,6 +69,8 @@ typedef struct hargs {
 
 /* ---- formatting helpers ------------------------------------------------------------------- */
 
+/* Local time for people, "-" when unknown. JSON and exports carry epoch seconds instead, which
+ * need no time zone to be read back. */
 static void fmt_time(double t, char *buf, size_t len)
 {
     if (!(t > 0)) {
@@ -81,6 +83,8 @@ static void fmt_time(double t, char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/* Durations and sizes through the same formatters as every other rapt command, so "1.5 GiB"
+ * and "850 ms" read the same everywhere. */
 static void fmt_secs(double s, char *buf, size_t len)
 {
     if (s < 0 || !isfinite(s))
@@ -128,6 +132,8 @@ static size_t rep_sizes(const rapt_model_fit *f, double out[3])
     return n;
 }
 
+/* The class prediction at input size x (x < 0: size unknown, the median basis). Never an exact
+ * match: the table shows what a new job of that size would be given. */
 static rapt_estimate at_size(rapt_model *m, const char *cls, rapt_model_qty q, double x)
 {
     rapt_features f;
@@ -143,6 +149,9 @@ static rapt_estimate at_size(rapt_model *m, const char *cls, rapt_model_qty q, d
     return q == RAPT_MODEL_PEAK ? p.peak : p.runtime;
 }
 
+/* One line per quantity: the learned line (or median) with its margin, samples and confidence,
+ * so a reader can judge how much to trust the numbers below it. Runtime slopes are shown per
+ * MiB because seconds per byte are unreadable. */
 static void print_fit_line(const char *label, const rapt_model_fit *f, bool bytes)
 {
     char a[32], b[32];
@@ -176,6 +185,7 @@ static void print_fit_line(const char *label, const rapt_model_fit *f, bool byte
 
 /* ---- list --------------------------------------------------------------------------------- */
 
+/* What the list shows of one class, computed once and printed as text or JSON. */
 typedef struct class_view {
     const rapt_history_class *c;
     rapt_model_fit peak, runtime;
@@ -215,6 +225,9 @@ static void json_opt_time(rapt__jw *w, double t)
         rapt__jw_null(w);
 }
 
+/* `rapt history [list]`. h is NULL when there is no history yet: the output then says so (and
+ * JSON has exists false), which is not an error. Models are rebuilt from the attempts exactly as
+ * rapt run seeds them, so what is shown is what a run would predict. */
 static int do_list(const hargs *a, rapt_history *h)
 {
     rapt_history_class *cv = NULL;
@@ -433,6 +446,8 @@ static void csv_str(const char *s, bool last)
     putchar(last ? '\n' : ',');
 }
 
+/* Numbers never need quoting; unknown values are empty fields, as spreadsheets and SQLite's
+ * importer read them. Times get microseconds, durations six decimals. */
 static void csv_i64(int64_t v, bool known)
 {
     if (known)
@@ -447,6 +462,8 @@ static void csv_dbl(double v)
     putchar(',');
 }
 
+/* The export columns, in the order of the header row and of every line. Field names are those of
+ * a job_end event where one exists, so tools that read the events read exports too. */
 static const char *const export_cols[] = {
     "run_id",      "host",        "class",  "stage",    "seq",     "attempt",  "slot",
     "arg_digest",  "input_bytes", "start",  "wall_s",   "user_s",  "sys_s",    "peak_bytes",
@@ -550,6 +567,8 @@ static void export_json_row(const rapt_history_row *r)
     rapt__jw_done(&w);
 }
 
+/* `rapt history export`: streams every attempt through the cursor (oldest first), so an export
+ * of a large file never holds it in memory. */
 static int do_export(const hargs *a, rapt_history *h)
 {
     if (a->csv)
@@ -587,6 +606,8 @@ static int do_export(const hargs *a, rapt_history *h)
 
 /* ---- forget ------------------------------------------------------------------------------- */
 
+/* `rapt history forget CLASS`: the one action that writes. It opens the file like rapt run
+ * does (examined first, refused if not understood) but never creates it. */
 static int do_forget(const hargs *a, const char *cls)
 {
     struct stat st;
@@ -675,6 +696,7 @@ static int exec_history(int argc, char **argv)
     }
     if (rc)
         return rc;
+    /* getopt_long permutes, so options may come before or after the action word. */
     const char *action = optind < argc ? argv[optind++] : "list";
     int nargs = argc - optind;
     bool list = strcmp(action, "list") == 0, forget = strcmp(action, "forget") == 0,
@@ -684,6 +706,8 @@ static int exec_history(int argc, char **argv)
                         "history: unknown action '%s' (use list, forget or export)", action);
     if (a.history && a.no_history)
         return cli_fail(RAPT_EXIT_USAGE, "history: --history and --no-history contradict");
+    /* --no-history exists so scripts can pass rapt run's options unchanged, but a command that
+     * only shows history has nothing to do without one: say so instead of printing nothing. */
     if (a.no_history)
         return cli_fail(RAPT_EXIT_USAGE, "history: --no-history: there is no history to %s",
                         list ? "show" : action);

@@ -63,6 +63,8 @@ static const char *const migrations[RAPT_HISTORY_SCHEMA] = {
     "CREATE INDEX attempts_by_run ON attempts(run);",
 };
 
+/* The values docs/events.md allows for `reason` and `outcome`. add() refuses anything else:
+ * the model reads these strings, and a typo in the runner would silently teach it nothing. */
 static const char *const reasons[] = {"exit",      "signal", "timeout", "halt",
                                       "interrupt", "memory", "oom",     "spawn"};
 static const char *const outcomes[] = {"success", "failed", "retry", "requeued"};
@@ -109,6 +111,9 @@ static void logf_(rapt_log_fn fn, void *ud, rapt_log_level lv, const char *fmt, 
 
 #define HLOG(h, lv, ...) logf_((h)->log, (h)->log_data, (lv), __VA_ARGS__)
 
+/* The caller only needs to tell four things apart: try again later (-EBUSY), the file is damaged
+ * (RAPT_ECORRUPT: stop using it), the caller did something wrong (-EINVAL), and the machine
+ * refused (everything else). Extended codes are off, so the primary code is enough. */
 /* Maps a SQLite result code to rapt's convention. */
 static int sqlerr(int rc)
 {
@@ -143,6 +148,7 @@ static char *xstrdup(const char *s)
     return s ? strdup(s) : NULL;
 }
 
+/* True when s is one of the n strings of list (NULL never is). */
 static bool in_list(const char *s, const char *const *list, size_t n)
 {
     if (!s)
@@ -153,6 +159,8 @@ static bool in_list(const char *s, const char *const *list, size_t n)
     return false;
 }
 
+/* Statements here are few and run once per open, flush or query, so they are prepared when
+ * used rather than cached: a flush is dominated by its fsync, not by parsing SQL. */
 /* Runs SQL without results. */
 static int exec(sqlite3 *db, const char *sql)
 {
@@ -244,6 +252,8 @@ static char *file_uri(const char *path, const char *query)
     return u;
 }
 
+/* Whether path+suffix exists (-wal, -shm, -journal). lstat, because a side file is never a
+ * link SQLite would follow, and a dangling one still means something is going on. */
 static bool side_file_exists(const char *path, const char *suffix)
 {
     size_t n = strlen(path) + strlen(suffix) + 1;
@@ -408,6 +418,7 @@ void rapt_history_opts_init(rapt_history_opts *o)
     o->keep_per_class = DEFAULT_KEEP;
 }
 
+/* getenv over an explicit environment, so tests and embedders can pass their own. */
 static const char *env_get(const char *const *envp, const char *name)
 {
     if (!envp)
@@ -685,6 +696,7 @@ const char *rapt_history_path(const rapt_history *h)
     return h ? h->path : NULL;
 }
 
+/* Frees the strings a pending attempt owns (reason and outcome point at static tables). */
 static void pending_free(pending *p)
 {
     free(p->class_name);
@@ -732,6 +744,9 @@ void rapt_attempt_init(rapt_attempt *a)
     a->mem_limit = a->mem_budget = -1;
 }
 
+/* Binding helpers: the API's "unknown" (-1, a negative duration, NULL) becomes SQL NULL, which
+ * every query and the export turn back into "unknown", never into a zero that would look like a
+ * measurement. */
 static void bind_opt_i64(sqlite3_stmt *st, int i, int64_t v)
 {
     if (v < 0)
@@ -756,6 +771,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *s)
         sqlite3_bind_null(st, i);
 }
 
+/* Why this handle may not write, or 0. */
 static int writable(rapt_history *h)
 {
     if (h->readonly)
@@ -889,7 +905,9 @@ size_t rapt_history_pending(const rapt_history *h)
     return h ? h->npend : 0;
 }
 
-/* The id of a class, created when new; inside the caller's transaction. */
+/* The id of a class, created when new; inside the caller's transaction. An upsert with
+ * RETURNING gives the id in one statement whether or not the row existed; "SET name = name"
+ * is the no-op update that makes RETURNING fire on a conflict. */
 static int class_id(rapt_history *h, const char *name, int64_t *id)
 {
     sqlite3_stmt *st;
@@ -909,7 +927,10 @@ static int class_id(rapt_history *h, const char *name, int64_t *id)
     return rc;
 }
 
-/* Deletes the oldest attempts of a class beyond the newest `keep`. */
+/* Deletes the oldest attempts of a class beyond the newest `keep`. It finds the id of the
+ * keep+1-th newest through the class index and deletes at or below it, one index range scan,
+ * instead of counting rows. Rowids grow with insertion, so "newest" means last written, which
+ * does not depend on the clocks of the machines that wrote the attempts. */
 static int trim_class(rapt_history *h, int64_t cid)
 {
     sqlite3_stmt *st;
@@ -1032,6 +1053,7 @@ int rapt_history_flush(rapt_history *h)
 
 /* ---- reading ------------------------------------------------------------------------------ */
 
+/* A column as an owned string (NULL for SQL NULL); the caller checks allocation failures. */
 static char *col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *s = sqlite3_column_text(st, i);
@@ -1105,6 +1127,9 @@ int rapt_history_runs(rapt_history *h, unsigned last, rapt_history_run_info **ou
         return -EINVAL;
     *out = NULL;
     *n = 0;
+    /* Counts come from the attempts, not from the runs row, so a run that never reached
+     * run_finish (rapt was killed) still shows what it did. Correlated subqueries use the run
+     * index and touch only the runs listed. */
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(
         h->db,
@@ -1221,6 +1246,8 @@ static const char *col_text(sqlite3_stmt *st, int i)
 
 int rapt_history_iter_next(rapt_history_iter *it, rapt_history_row *row)
 {
+    /* The row's strings point into SQLite's column buffers, valid until the next step: the
+     * documented "borrowed until the next rapt_history_iter_next()". */
     if (!it || !row)
         return -EINVAL;
     int rc = sqlite3_step(it->st);
@@ -1280,6 +1307,7 @@ int rapt_history_forget(rapt_history *h, const char *class_name, uint64_t *remov
     int rc = writable(h);
     if (rc < 0)
         return rc;
+    /* Pending attempts go first, so a forget is not undone by a later flush of older records. */
     if ((rc = rapt_history_flush(h)) < 0)
         return rc;
     rc = exec(h->db, "BEGIN IMMEDIATE");

@@ -30,11 +30,14 @@
 /* A job killed for memory at peak P needs more than P; the runner's recovery uses 1.5 x. */
 #define CENSORED_FACTOR 1.5
 
+/* One successful attempt as the fit sees it. */
 typedef struct sample {
     double x;    /* input bytes, < 0 unknown */
     double y[2]; /* peak bytes, runtime seconds; < 0 unknown */
 } sample;
 
+/* What is known about one argument digest of a class. max is what a success needed; floor is
+ * what a killed attempt proved it needs more than. */
 typedef struct exact {
     uint8_t digest[RAPT_DIGEST_SIZE];
     bool used;
@@ -44,6 +47,7 @@ typedef struct exact {
     double floor[2];     /* largest censored value (a lower bound), 0 none */
 } exact;
 
+/* The fit and median of one quantity, valid until the next sample of the class arrives. */
 typedef struct fitcache {
     bool valid;
     rapt_model_fit fit;
@@ -152,6 +156,8 @@ static double conformal_upper(double *v, size_t n, double cov, unsigned extra)
     return select_kth(v, n, idx);
 }
 
+/* n / (n + 10): a half at ten samples, 0.9 at ninety. A plain, documented curve rather than a
+ * statistic, because callers use it to choose between sources, not as a probability. */
 static double confidence(unsigned n)
 {
     return (double)n / ((double)n + CONFIDENCE_HALF);
@@ -276,6 +282,7 @@ static klass *get_class(rapt_model *m, const char *name)
 
 /* ---- the exact-argument table: open addressing on the digest, which is already uniform ----- */
 
+/* The digest is a cryptographic hash, so its first bytes are already uniformly spread. */
 static size_t digest_hash(const uint8_t *d)
 {
     uint64_t h;
@@ -340,6 +347,8 @@ static exact *exact_get(rapt_model *m, klass *k, const uint8_t *d)
 
 int rapt_model_observe(rapt_model *m, const rapt_attempt *a)
 {
+    /* Only what says something about a successful run is kept (see the header): a job that
+     * failed early used little memory and time, and learning from it would under-reserve. */
     if (!m || !a || !a->class_name || !a->outcome || !a->reason)
         return -EINVAL;
     bool ok = strcmp(a->outcome, "success") == 0;
@@ -552,7 +561,7 @@ static int cached_fit(rapt_model *m, klass *k, int q, const fitcache **out)
     return 0;
 }
 
-/* One quantity for one job. */
+/* One quantity for one job: the bases in the documented order, the first that applies wins. */
 static int estimate(rapt_model *m, klass *k, int q, const rapt_features *f, rapt_estimate *out)
 {
     memset(out, 0, sizeof(*out));

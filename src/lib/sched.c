@@ -113,6 +113,8 @@ size_t rapt_sched_size(const rapt_sched *s)
 
 /* ---- the treap ------------------------------------------------------------------------------ */
 
+/* The total order of the treap: key, then tie (seq, reversed for pack). (key, tie) pairs are
+ * unique among queued jobs because seq is, so a node is found again by its own pair. */
 static int cmp(const node *a, double key, uint64_t tie)
 {
     if (a->key != key)
@@ -120,6 +122,7 @@ static int cmp(const node *a, double key, uint64_t tie)
     return a->tie < tie ? -1 : a->tie > tie;
 }
 
+/* Rotations keep the in-order sequence and restore the heap order of prio after an insert. */
 static node *rot_right(node *t)
 {
     node *l = t->left;
@@ -216,6 +219,8 @@ static node *t_pred(node *t, double key, uint64_t tie)
 
 /* ---- policy keys -------------------------------------------------------------------------- */
 
+/* The policy, as a key: the queue pops the smallest. Unknown runtimes sort first (-inf) under
+ * sjf and lpt, jobs without a deadline last (+inf) under EDF. */
 static void set_key(const rapt_sched *s, node *x)
 {
     const rapt_sched_job *j = &x->job;
@@ -236,6 +241,8 @@ static void set_key(const rapt_sched *s, node *x)
     }
 }
 
+/* Treap priorities from a per-queue xorshift: no global state, and a queue fed the same jobs
+ * builds the same tree, which keeps test runs identical. */
 static uint32_t next_prio(rapt_sched *s)
 {
     s->rng ^= s->rng >> 12;
