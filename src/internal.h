@@ -83,6 +83,9 @@ void rapt__jw_strn(rapt__jw *w, const char *s, size_t n);
 void rapt__jw_u64(rapt__jw *w, uint64_t v);
 void rapt__jw_i64(rapt__jw *w, int64_t v);
 void rapt__jw_dbl(rapt__jw *w, double v); /* non-finite values are written as null */
+/* A number with exactly `decimals` digits after the point (non-finite: null), for epoch times,
+ * which %.6g would round to the nearest ten seconds. */
+void rapt__jw_fixed(rapt__jw *w, double v, int decimals);
 void rapt__jw_bool(rapt__jw *w, bool v);
 void rapt__jw_null(rapt__jw *w);
 /* Finishes a top-level value with a newline. */
@@ -90,5 +93,18 @@ void rapt__jw_done(rapt__jw *w);
 
 /* Escapes s as a JSON string (with quotes) into f. */
 void rapt__json_escape(FILE *f, const char *s, size_t n);
+
+/* ---- history store (src/lib/history.c) -------------------------------------------------------
+ * The fields of a SQLite file header rapt checks before it lets SQLite open a file for writing. */
+typedef struct rapt__dbheader {
+    uint32_t page_size, pages; /* pages is 0 when the in-header count is not valid */
+    uint32_t user_version, app_id;
+    bool wal; /* write version 2 */
+} rapt__dbheader;
+
+/* Parses the first n bytes of a file of file_size bytes. Returns 0 or RAPT_ECORRUPT (not a
+ * SQLite 3 header, impossible fields, or a file shorter than its header says). */
+int rapt__history_parse_header(const unsigned char *b, size_t n, uint64_t file_size,
+                               rapt__dbheader *out);
 
 #endif /* RAPT_INTERNAL_H */

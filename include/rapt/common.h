@@ -37,7 +37,8 @@ extern "C" {
     XX(TOOBIG, 10006, "request can never fit the capacity") \
     XX(CLOSED, 10007, "object is shut down")                \
     XX(TIMEDOUT, 10008, "timed out")                        \
-    XX(CANCELED, 10009, "canceled")
+    XX(CANCELED, 10009, "canceled")                         \
+    XX(CORRUPT, 10010, "file is corrupt or not in the expected format")
 
 enum rapt_error {
 #define RAPT__ERR_ENUM(name, val, msg) RAPT_E##name = -(val),

@@ -9,5 +9,10 @@
 #include "rapt/common.h"
 #include "rapt/sys.h"
 #include "rapt/plan.h"
+#include "rapt/jobclass.h"
+#include "rapt/history.h"
+#include "rapt/model.h"
+#include "rapt/sched.h"
+#include "rapt/tune.h"
 
 #endif /* RAPT_RAPT_H */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "rapt/history.h"
 
 /* Prints the message with every newline folded into "\n" so the error stays one line even
  * when it quotes a hostile file name. */
@@ -144,5 +145,63 @@ int cli_read_sys(const char *cmd, const char *sysroot, rapt_sys_info *si)
                         "%s: sysroot '%s': no readable /proc/meminfo, /proc/self/status or "
                         "/sys/devices/system/cpu/online (not a Linux root?)",
                         cmd, sysroot ? sysroot : "/");
+    return 0;
+}
+
+int cli_history_path(const char *cmd, const char *opt, char *buf, size_t len)
+{
+    if (opt) {
+        if (!*opt)
+            return cli_fail(RAPT_EXIT_USAGE, "%s: --history: the file name is empty", cmd);
+        if (!rapt__strlcpy(buf, opt, len))
+            return cli_fail(RAPT_EXIT_USAGE, "%s: --history '%s': name too long", cmd, opt);
+        return 0;
+    }
+    int rc = rapt_history_default_path(NULL, buf, len);
+    if (rc < 0)
+        return cli_fail(RAPT_EXIT_USAGE,
+                        "%s: no history file: neither XDG_STATE_HOME nor HOME is an absolute "
+                        "path (give --history FILE or --no-history)",
+                        cmd);
+    return 0;
+}
+
+/* Keeps the library's last warning, which names the exact problem with the file. */
+typedef struct last_warning {
+    char msg[512];
+} last_warning;
+
+static void keep_warning(void *ud, rapt_log_level lv, const char *msg)
+{
+    if (lv <= RAPT_LOG_WARN)
+        rapt__strlcpy(((last_warning *)ud)->msg, msg, sizeof(((last_warning *)ud)->msg));
+}
+
+int cli_history_open_soft(const char *cmd, const char *path, bool readonly, rapt_history **out,
+                          char *why, size_t whylen)
+{
+    last_warning lw = {{0}};
+    rapt_history_opts o;
+    rapt_history_opts_init(&o);
+    o.path = path;
+    o.readonly = readonly;
+    o.log = keep_warning;
+    o.log_data = &lw;
+    *out = NULL;
+    int rc = rapt_history_open(out, &o);
+    if (rc == 0)
+        return 0;
+    if (rc == -ENOENT && readonly) {
+        if (why)
+            rapt__bufprintf(why, whylen, "no history yet in %s", path);
+        return 0;
+    }
+    /* One line: the library's own account when it gave one, else the error's name. */
+    if (lw.msg[0])
+        cli_warn("%s: %s; the file was left as it is, continuing without history", cmd, lw.msg);
+    else
+        cli_warn("%s: history %s: %s; continuing without history", cmd, path, rapt_strerror(rc));
+    if (why)
+        rapt__bufprintf(why, whylen, "history %s not usable: %s", path, rapt_strerror(rc));
     return 0;
 }

@@ -32,6 +32,7 @@ typedef struct rapt_cmd {
 
 extern const rapt_cmd rapt_cmd_info;
 extern const rapt_cmd rapt_cmd_plan;
+extern const rapt_cmd rapt_cmd_history;
 
 /* Prints "rapt: error: ..." and a newline to stderr; returns code for `return cli_fail(...)`. */
 int cli_fail(int code, const char *fmt, ...) RAPT__PRINTF(2, 3);
@@ -58,5 +59,20 @@ int cli_read_sys(const char *cmd, const char *sysroot, rapt_sys_info *si);
 /* Flushes and closes stdout; turns a write error (a full disk, a closed pipe) into an error
  * line and RAPT_EXIT_SYSTEM. Call on the way out of every command that printed. */
 int cli_close_stdout(int rc);
+
+/* ---- the history file, shared by run, plan and history (--history FILE, --no-history) ---- */
+
+typedef struct rapt_history rapt_history;
+
+/* The history file to use: `opt` (from --history) or the default under $XDG_STATE_HOME. On
+ * failure prints the error line and returns RAPT_EXIT_USAGE, else 0. */
+int cli_history_path(const char *cmd, const char *opt, char *buf, size_t len);
+
+/* Opens a history file for a command that can do without one (run, plan). Returns 0 with *out
+ * set, or 0 with *out NULL after printing at most one warning line ("... continuing without
+ * history") when the file is missing (readonly: no warning), corrupt, of a newer schema or
+ * unusable. `why` (may be NULL) receives a short reason when *out is NULL. */
+int cli_history_open_soft(const char *cmd, const char *path, bool readonly, rapt_history **out,
+                          char *why, size_t whylen);
 
 #endif /* RAPT_CLI_H */

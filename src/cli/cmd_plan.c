@@ -3,10 +3,12 @@
  * Two forms (formulas in include/rapt/plan.h and docs/plan.md):
  *   rapt plan --mem-per-job SIZE [--cpus-per-job N] [--max N]
  *   rapt plan [--gamma G] [--overhead SIZE] [--eta F] [--base SIZE] [--min N] [--max N] FILE...
+ *   rapt plan --class CLASS [--history FILE] [...] FILE...   (gamma, overhead from history)
  * Limits come from rapt_sys_read() unless --limit / --cpus override them for what-if plans.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@ static const char usage_text[] =
     "usage: rapt plan --mem-per-job SIZE [--cpus-per-job N] [--max N] [options]\n"
     "       rapt plan [--gamma G] [--overhead SIZE] [--eta F] [--base SIZE] [--min N] [--max N]\n"
     "                 [--no-safety] [options] FILE...\n"
+    "       rapt plan --class CLASS [--history FILE] [--eta F] [...] FILE...\n"
     "\n"
     "Per-job form: how many jobs of SIZE memory and N CPUs fit at once:\n"
     "  min(memory budget / SIZE, effective CPUs / N, max), at least 1, naming the limit.\n"
@@ -31,6 +34,9 @@ static const char usage_text[] =
     "Input-size form: each job needs G x size(FILE) + overhead; the largest P such that\n"
     "  base + sum over the P largest FILEs of (G x size + overhead) <= eta x limit,\n"
     "  clamped to [min, max], with the estimate at P and at P+1.\n"
+    "  With --class, G and overhead come from what rapt learned about CLASS in earlier runs\n"
+    "  (its fitted peak = a x size + b with the safe margin, see 'rapt history'); when the\n"
+    "  class is unknown the defaults are used and the output says so.\n"
     "\n"
     "options:\n"
     "  --mem-per-job SIZE   memory each job needs (per-job form)\n"
@@ -43,6 +49,9 @@ static const char usage_text[] =
     "  --max N              largest answer (per-job default: none; input default: 16)\n"
     "  --no-safety          input form: return the CPU-based answer, ignoring memory\n"
     "  --files-from FILE    read input file names from FILE, one per line ('-' = stdin)\n"
+    "  --class CLASS        input form: take G and overhead from the history of CLASS\n"
+    "  --history FILE       the history file (default $XDG_STATE_HOME/rapt/history.db)\n"
+    "  --no-history         do not read any history (--class then uses the defaults)\n"
     "  --limit SIZE         plan for this memory limit instead of the detected one\n"
     "  --cpus N             plan for N effective CPUs instead of the detected number\n"
     "  --json               print one JSON object (schema \"rapt.plan/1\")\n"
@@ -75,15 +84,28 @@ enum {
     OPT_CPUS,
     OPT_JSON,
     OPT_SYSROOT,
+    OPT_CLASS,
+    OPT_HISTORY,
+    OPT_NO_HISTORY,
 };
 
 typedef struct plan_args {
     bool json, no_safety, have_mem, have_input_opt, have_max, have_limit, have_cpus;
+    bool have_gamma_overhead, no_history;
     uint64_t mem_per_job, overhead, base, limit;
     double cpus_per_job, gamma, eta;
     unsigned min, max, cpus;
-    const char *files_from, *sysroot;
+    const char *files_from, *sysroot, *class_name, *history;
 } plan_args;
+
+/* Where gamma and overhead of the input form came from (--class). */
+typedef struct plan_model {
+    bool learned;       /* from history; else the defaults (or --gamma/--overhead) */
+    const char *path;   /* the history file read, or NULL */
+    rapt_model_fit fit; /* the class's peak fit when learned */
+    double coverage;    /* share of fresh jobs the safe estimate covers */
+    char note[600];     /* why the defaults were used */
+} plan_model;
 
 /* A growing list of input sizes. */
 typedef struct sizes {
@@ -229,7 +251,52 @@ static int plan_per_job(const plan_args *a, const rapt_sys_info *si)
     return RAPT_EXIT_OK;
 }
 
-static int plan_inputs(const plan_args *a, const rapt_sys_info *si, const sizes *s)
+/* Fills gamma and overhead from the history of a->class_name. Never fails: an unknown class or
+ * an unusable file leaves the defaults and says why in pm->note. */
+static void learn_class(plan_args *a, plan_model *pm, const char *path)
+{
+    memset(pm, 0, sizeof(*pm));
+    if (!path) {
+        rapt__bufprintf(pm->note, sizeof(pm->note), "--no-history");
+        return;
+    }
+    pm->path = path;
+    rapt_history *h = NULL;
+    char why[512] = "";
+    cli_history_open_soft("plan", path, true, &h, why, sizeof(why));
+    if (!h) {
+        rapt__bufprintf(pm->note, sizeof(pm->note), "%s", why);
+        return;
+    }
+    rapt_model_opts mo;
+    rapt_model_opts_init(&mo);
+    pm->coverage = mo.coverage;
+    rapt_model *m = NULL;
+    int rc = rapt_model_create(&m, &mo);
+    if (rc == 0)
+        rc = rapt_model_load(m, h, a->class_name, 0);
+    if (rc >= 0)
+        rc = rapt_model_fit_info(m, a->class_name, RAPT_MODEL_PEAK, &pm->fit);
+    if (rc < 0) {
+        cli_warn("plan: history %s: %s; planning with the defaults", path, rapt_strerror(rc));
+        rapt__bufprintf(pm->note, sizeof(pm->note), "history %s not readable", path);
+    } else if (pm->fit.basis == RAPT_BASIS_NONE) {
+        rapt__bufprintf(pm->note, sizeof(pm->note), "no measured attempt of this class in %s",
+                        path);
+    } else {
+        /* The safe line: with the conformal margin, so the plan covers the jobs it predicts
+         * (a median basis is a flat line: gamma 0, the class's safe peak as overhead). */
+        pm->learned = true;
+        a->gamma = RAPT__MAX(pm->fit.safe_slope, 0.0);
+        double ov = ceil(RAPT__MAX(pm->fit.safe_intercept, 0.0));
+        a->overhead = ov >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)ov;
+    }
+    rapt_model_destroy(m);
+    rapt_history_close(h);
+}
+
+static int plan_inputs(const plan_args *a, const rapt_sys_info *si, const sizes *s,
+                       const plan_model *pm)
 {
     rapt_plan_input_opts o;
     rapt_plan_input_opts_init(&o);
@@ -299,6 +366,35 @@ static int plan_inputs(const plan_args *a, const rapt_sys_info *si, const sizes 
         rapt__jw_u64(&w, o.max);
         rapt__jw_key(&w, "cpus");
         rapt__jw_u64(&w, o.cpus);
+        rapt__jw_key(&w, "model");
+        if (!a->class_name) {
+            rapt__jw_null(&w);
+        } else {
+            rapt__jw_obj(&w);
+            rapt__jw_key(&w, "class");
+            rapt__jw_str(&w, a->class_name);
+            rapt__jw_key(&w, "source");
+            rapt__jw_str(&w, pm->learned ? "history" : "defaults");
+            rapt__jw_key(&w, "history");
+            rapt__jw_str(&w, pm->path);
+            rapt__jw_key(&w, "basis");
+            rapt__jw_str(&w, pm->learned ? rapt_model_basis_name(pm->fit.basis) : NULL);
+            rapt__jw_key(&w, "samples");
+            rapt__jw_u64(&w, pm->learned ? pm->fit.samples : 0);
+            rapt__jw_key(&w, "confidence");
+            rapt__jw_dbl(&w, pm->learned ? pm->fit.confidence : 0);
+            rapt__jw_key(&w, "coverage");
+            rapt__jw_dbl(&w, pm->learned ? pm->coverage : NAN);
+            rapt__jw_key(&w, "fit_gamma");
+            rapt__jw_dbl(&w, pm->learned ? pm->fit.slope : NAN);
+            rapt__jw_key(&w, "fit_overhead");
+            rapt__jw_dbl(&w, pm->learned ? round(pm->fit.intercept) : NAN);
+            rapt__jw_key(&w, "margin");
+            rapt__jw_dbl(&w, pm->learned ? pm->fit.margin : NAN);
+            rapt__jw_key(&w, "note");
+            rapt__jw_str(&w, pm->learned ? NULL : pm->note);
+            rapt__jw_end(&w);
+        }
         rapt__jw_key(&w, "inputs");
         rapt__jw_obj(&w);
         rapt__jw_key(&w, "count");
@@ -312,6 +408,23 @@ static int plan_inputs(const plan_args *a, const rapt_sys_info *si, const sizes 
         rapt__jw_done(&w);
     } else {
         printf("jobs           %-10u limited by %s\n", r.jobs, rapt_plan_factor_name(r.factor));
+        if (a->class_name && pm->learned) {
+            rapt_size_format((uint64_t)RAPT__MAX(pm->fit.intercept, 0.0), b1, sizeof(b1));
+            printf("  model        learned for class '%s' from %u samples in %s\n", a->class_name,
+                   pm->fit.samples, pm->path);
+            if (pm->fit.basis == RAPT_BASIS_FIT)
+                printf("               peak = %.4g x size + %s (Theil-Sen fit, confidence %.2f); "
+                       "with the margin that covers %.0f%% of jobs: %.4g x size + %s\n",
+                       pm->fit.slope, b1, pm->fit.confidence, 100 * pm->coverage, o.gamma,
+                       rapt_size_format(o.overhead, b2, sizeof(b2)));
+            else
+                printf("               peak does not follow input size: median %s, %.0f%% of "
+                       "jobs under %s (confidence %.2f)\n",
+                       b1, 100 * pm->coverage, rapt_size_format(o.overhead, b2, sizeof(b2)),
+                       pm->fit.confidence);
+        } else if (a->class_name) {
+            printf("  model        defaults for class '%s': %s\n", a->class_name, pm->note);
+        }
         printf("  allowed      %-10s eta %g x limit %s (",
                rapt_size_format(r.allowed, b1, sizeof(b1)), o.eta,
                rapt_size_format(o.limit, b2, sizeof(b2)));
@@ -362,6 +475,9 @@ static int exec_plan(int argc, char **argv)
         {"cpus", required_argument, NULL, OPT_CPUS},
         {"json", no_argument, NULL, OPT_JSON},
         {"sysroot", required_argument, NULL, OPT_SYSROOT},
+        {"class", required_argument, NULL, OPT_CLASS},
+        {"history", required_argument, NULL, OPT_HISTORY},
+        {"no-history", no_argument, NULL, OPT_NO_HISTORY},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -392,10 +508,12 @@ static int exec_plan(int argc, char **argv)
         case OPT_GAMMA:
             rc = cli_double("--gamma", optarg, 0, 1e9, false, &a.gamma);
             a.have_input_opt = true;
+            a.have_gamma_overhead = true;
             break;
         case OPT_OVERHEAD:
             rc = cli_size("--overhead", optarg, true, &a.overhead);
             a.have_input_opt = true;
+            a.have_gamma_overhead = true;
             break;
         case OPT_ETA:
             rc = cli_double("--eta", optarg, 0, 1, true, &a.eta);
@@ -428,6 +546,13 @@ static int exec_plan(int argc, char **argv)
             break;
         case OPT_JSON: a.json = true; break;
         case OPT_SYSROOT: a.sysroot = optarg; break;
+        case OPT_CLASS:
+            if (!*optarg)
+                rc = cli_fail(RAPT_EXIT_USAGE, "plan: --class: the class name is empty");
+            a.class_name = optarg;
+            break;
+        case OPT_HISTORY: a.history = optarg; break;
+        case OPT_NO_HISTORY: a.no_history = true; break;
         case 'h': return cli_close_stdout(cli_help(&rapt_cmd_plan));
         default: return cli_bad_option(&rapt_cmd_plan, c, argc, argv);
         }
@@ -449,6 +574,22 @@ static int exec_plan(int argc, char **argv)
                         "(see 'rapt plan --help')");
     if (!a.have_mem && a.max < a.min)
         return cli_fail(RAPT_EXIT_USAGE, "plan: --max %u is smaller than --min %u", a.max, a.min);
+    if (a.class_name && a.have_mem)
+        return cli_fail(RAPT_EXIT_USAGE,
+                        "plan: --class belongs to the input-size form, not --mem-per-job");
+    if (a.class_name && a.have_gamma_overhead)
+        return cli_fail(RAPT_EXIT_USAGE,
+                        "plan: --class takes gamma and overhead from history; drop --gamma and "
+                        "--overhead, or drop --class");
+    if ((a.history || a.no_history) && !a.class_name)
+        return cli_fail(RAPT_EXIT_USAGE, "plan: --%s only matters with --class",
+                        a.history ? "history" : "no-history");
+    if (a.history && a.no_history)
+        return cli_fail(RAPT_EXIT_USAGE, "plan: --history and --no-history contradict");
+    char hpath[4096];
+    if (a.class_name && !a.no_history &&
+        (rc = cli_history_path("plan", a.history, hpath, sizeof(hpath))))
+        return rc;
 
     /* Read the machine first: a bad --sysroot is reported before any file. */
     rapt_sys_info si;
@@ -465,8 +606,12 @@ static int exec_plan(int argc, char **argv)
         rc = read_list(&s, a.files_from);
     if (rc == 0 && s.n == 0)
         rc = cli_fail(RAPT_EXIT_USAGE, "plan: --files-from '%s' names no files", a.files_from);
+    plan_model pm;
+    memset(&pm, 0, sizeof(pm));
+    if (rc == 0 && a.class_name)
+        learn_class(&a, &pm, a.no_history ? NULL : hpath);
     if (rc == 0)
-        rc = plan_inputs(&a, &si, &s);
+        rc = plan_inputs(&a, &si, &s, &pm);
     free(s.v);
     return cli_close_stdout(rc);
 }

@@ -145,3 +145,58 @@ mkfiles() {
     usage_error plan --mem-per-job 1G --sysroot /nonexistent
     usage_error plan --mem-per-job 1G --sysroot "$RAPT_FIXTURES/garbage"
 }
+
+@test "--class takes gamma and overhead from the learned model" {
+    # Peak exactly 2 x input + 20 MiB, learned from 30 attempts written through librapt.
+    "$RAPT_BUILD_DIR/tests/rapt-histfill" --run r h.db 'dec {}' 30 2 20971520
+    mkfiles
+    run --separate-stderr "$RAPT" plan --class 'dec {}' --history h.db --limit 4G --json \
+        big mid small tiny1 tiny2
+    [ "$status" -eq 0 ]
+    [ -z "$stderr" ]
+    echo "$output" > p.json
+    json_eq .gamma 2 p.json
+    json_eq .overhead 20971520 p.json
+    json_eq .model.source history p.json
+    json_eq .model.basis fit p.json
+    json_eq .model.samples 30 p.json
+    json_eq .model.fit_gamma 2 p.json
+    json_eq .model.note null p.json
+    # 0.75 x 4 GiB = 3 GiB allowed; 2 x (400+300+200) + 3 x 20 = 1860 MiB, + 2 x 100 + 20 = 2080.
+    json_eq .jobs 5 p.json
+    json_eq .estimate_at_p $(((2 * 1100 + 5 * 20) * 1048576)) p.json
+    run "$RAPT" plan --class 'dec {}' --history h.db --limit 4G big
+    [[ "$output" == *"model        learned for class 'dec {}' from 30 samples in h.db"* ]]
+    [[ "$output" == *"peak = 2 x size + 20 MiB"* ]]
+}
+
+@test "--class on an unknown class uses the defaults and says so" {
+    "$RAPT_BUILD_DIR/tests/rapt-histfill" --run r h.db 'dec {}' 5 2 20971520
+    mkfiles
+    run --separate-stderr "$RAPT" plan --class 'other {}' --history h.db --limit 4G --json big
+    [ "$status" -eq 0 ]
+    echo "$output" > p.json
+    json_eq .model.source defaults p.json
+    json_eq .gamma 3 p.json
+    [[ "$(jq -r .model.note p.json)" == *"no measured attempt of this class"* ]]
+    # No history file at all: the same, and nothing is created.
+    run --separate-stderr "$RAPT" plan --class 'other {}' --history none.db --limit 4G big
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"defaults for class 'other {}': no history yet in none.db"* ]]
+    [ ! -e none.db ]
+    run "$RAPT" plan --class 'dec {}' --no-history --limit 4G --json big
+    echo "$output" > p.json
+    json_eq .model.source defaults p.json
+}
+
+@test "--class misuse is one error line and exit 2" {
+    mkfiles
+    usage_error plan --class x --gamma 2 big
+    usage_error plan --class x --overhead 1M big
+    usage_error plan --class x --mem-per-job 1G
+    usage_error plan --history h.db big
+    usage_error plan --no-history big
+    usage_error plan --class x --history h.db --no-history big
+    usage_error plan --class '' big
+    [ ! -e h.db ]
+}
