@@ -1324,6 +1324,15 @@ static void row_kv(FILE *f, const char *k, const char *fmt, ...)
     fprintf(f, "</td></tr>\n");
 }
 
+/* "12.3%" of a fraction, "-" when unknown. */
+static const char *pct_s(double frac, char *buf, size_t len)
+{
+    if (!isfinite(frac))
+        return "-";
+    snprintf(buf, len, "%.1f%%", frac * 100);
+    return buf;
+}
+
 /* The figures of the text summary as a table. */
 static void summary_table(const rapt_report *r, FILE *f)
 {
@@ -1338,16 +1347,17 @@ static void summary_table(const rapt_report *r, FILE *f)
            (unsigned long long)an->requeued, (unsigned long long)an->oom,
            (unsigned long long)an->timeouts);
     row_kv(f, "makespan", "%s", secs(an->makespan, b1, sizeof(b1)));
-    row_kv(f, "CPU utilisation", "%.1f%% of %u CPU%s (%.1f CPU-seconds)", fin(an->cpu_util) * 100,
-           an->cpus, an->cpus == 1 ? "" : "s", an->cpu_s);
-    row_kv(f, "slots", "%.1f of %u busy on average (%.1f%%); at most %u; 90%% of the time <= %u",
-           fin(an->mean_running), an->slots, fin(an->slot_util) * 100, an->max_running,
+    row_kv(f, "CPU utilisation", "%s of %u CPU%s (%.1f CPU-seconds)",
+           pct_s(an->cpu_util, b1, sizeof(b1)), an->cpus, an->cpus == 1 ? "" : "s", an->cpu_s);
+    row_kv(f, "slots", "%.1f of %u busy on average (%s); at most %u; 90%% of the time <= %u",
+           fin(an->mean_running), an->slots, pct_s(an->slot_util, b1, sizeof(b1)), an->max_running,
            an->p90_running);
+    char b5[32];
     row_kv(f, "memory", "limit %s, budget %s; %s %s; job peaks %s median, %s max",
            u64size(an->limit, b1, sizeof(b1)), u64size(an->budget, b2, sizeof(b2)),
            isfinite(an->used_max) ? "in use at most" : "running jobs' peaks summed to at most",
            bytes(isfinite(an->used_max) ? an->used_max : an->peak_sum_max, b3, sizeof(b3)),
-           u64size(an->peak_p50, b4, sizeof(b4)), u64size(an->peak_max, b1, sizeof(b1)));
+           u64size(an->peak_p50, b4, sizeof(b4)), u64size(an->peak_max, b5, sizeof(b5)));
     if (isfinite(an->mem_util))
         row_kv(f, "memory utilisation", "%.0f%% of the budget at the peak", an->mem_util * 100);
     row_kv(f, "runtime", "mean %s, median %s, p95 %s, max %s%s",

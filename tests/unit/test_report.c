@@ -227,6 +227,15 @@ START_TEST(mixed_outcomes)
     rec(r, "memory-protect");
     /* critical findings come first */
     ck_assert_str_eq(r->an.recs[0].severity, "critical");
+    /* the page quotes the same figures as the analysis (each from its own buffer) */
+    char *html = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&html, &len);
+    ck_assert_int_eq(rapt_report_write(r, RAPT_REPORT_HTML, mf), 0);
+    fclose(mf);
+    ck_assert_ptr_nonnull(strstr(html, "limit 4 GiB, budget 3 GiB;"));
+    ck_assert_ptr_nonnull(strstr(html, "job peaks 200 MiB median, 1.27 GiB max"));
+    free(html);
     check_outputs(r);
     rapt_report_destroy(r);
 }
