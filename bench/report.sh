@@ -40,6 +40,7 @@ if command -v chromium >/dev/null 2>&1; then
     t3=$(now)
     timeout 300 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
+        --disable-dev-shm-usage \
         --user-data-dir="$profile" --window-size=1280,3000 --screenshot="$work/r.png" \
         "file://$work/r.html" >/dev/null 2>&1
     t4=$(now)

@@ -1018,7 +1018,7 @@ static void recommend(rapt_report *r)
             fig(rec, "suggested_slots", k);
         }
     }
-    if (strcmp(bn, "memory") && budget && an->mem_util >= RAPT__R_MEM_HIGH) {
+    if (strcmp(bn, "memory") != 0 && budget && an->mem_util >= RAPT__R_MEM_HIGH) {
         rapt__rrec *rec =
             rec_add(an, "memory-high", "warning",
                     "Memory in use peaked at %.0f%% of the budget %s: little "

@@ -55,9 +55,7 @@ static void esc(FILE *f, const char *s)
         case '"': fputs("&quot;", f); break;
         case '\'': fputs("&#39;", f); break;
         default:
-            if (c < 0x20 && c != '\t' && c != '\n')
-                fputs("&#xFFFD;", f);
-            else if (c == 0x7f)
+            if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
                 fputs("&#xFFFD;", f);
             else
                 fputc(c, f);
@@ -373,7 +371,7 @@ static void gantt(const rapt_report *r, FILE *f)
             fprintf(f, "<rect class=\"%s\" x=\"", out_cls[a->outcome]);
             co(f, x0);
             fprintf(f, "\" y=\"");
-            co(f, p.y + rowh * (a->row / group) + 0.75);
+            co(f, p.y + rowh * (double)(a->row / group) + 0.75); /* the row's line */
             fprintf(f, "\" width=\"");
             co(f, fmax(x1 - x0, 0.6));
             fprintf(f, "\" height=\"");
@@ -1360,10 +1358,9 @@ static void summary_table(const rapt_report *r, FILE *f)
            u64size(an->peak_p50, b4, sizeof(b4)), u64size(an->peak_max, b5, sizeof(b5)));
     if (isfinite(an->mem_util))
         row_kv(f, "memory utilisation", "%.0f%% of the budget at the peak", an->mem_util * 100);
-    row_kv(f, "runtime", "mean %s, median %s, p95 %s, max %s%s",
-           secs(an->wall_mean, b1, sizeof(b1)), secs(an->wall_p50, b2, sizeof(b2)),
-           secs(an->wall_p95, b3, sizeof(b3)), secs(an->wall_max, b4, sizeof(b4)),
-           isfinite(an->spread) ? "" : "");
+    row_kv(f, "runtime", "mean %s, median %s, p95 %s, max %s", secs(an->wall_mean, b1, sizeof(b1)),
+           secs(an->wall_p50, b2, sizeof(b2)), secs(an->wall_p95, b3, sizeof(b3)),
+           secs(an->wall_max, b4, sizeof(b4)));
     if (isfinite(an->spread))
         row_kv(f, "runtime spread", "%.1fx (longest / median)", an->spread);
     if (an->tail_known && an->tail_s > 0.01 * an->makespan)

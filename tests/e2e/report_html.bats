@@ -31,6 +31,7 @@ browse() {
     profile=$(mktemp -d "$TEST_DIR/profile.XXXXXX")
     timeout 120 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
+        --disable-dev-shm-usage \
         --hide-scrollbars --user-data-dir="$profile" --enable-logging=stderr --v=0 \
         --window-size=1280,"${3:-3000}" --screenshot="$TEST_DIR/$2" "file://$TEST_DIR/$1" \
         > chromium.out 2> chromium.err
