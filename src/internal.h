@@ -106,5 +106,24 @@ typedef struct rapt__dbheader {
  * SQLite 3 header, impossible fields, or a file shorter than its header says). */
 int rapt__history_parse_header(const unsigned char *b, size_t n, uint64_t file_size,
                                rapt__dbheader *out);
+/* ---- atomic file replacement (src/lib/afile.c) -------------------------------------------
+ * Reports and state files are never seen half-written: the content goes to a temporary file
+ * next to the target ("<path>.tmp-<pid>-<n>", created O_EXCL|O_CLOEXEC with mode 0666 less the
+ * umask), is fsynced, renamed over the target, and the directory is fsynced so the rename
+ * survives a crash. On any failure the target is untouched and the temporary file removed. */
+typedef struct rapt__afile {
+    FILE *f;    /* write the content here */
+    char *tmp;  /* the temporary file's path */
+    char *path; /* the target */
+} rapt__afile;
+
+/* Creates the temporary file. Returns 0 or -errno (-ENOENT for a missing directory, -EACCES,
+ * -EROFS, -ENAMETOOLONG, -ENOMEM); on error *a holds nothing to release. */
+int rapt__afile_open(rapt__afile *a, const char *path);
+/* Flushes, fsyncs, closes and renames over the target. Returns 0 or -errno; either way *a is
+ * released (on error the temporary file is removed). */
+int rapt__afile_commit(rapt__afile *a);
+/* Closes and removes the temporary file; releases *a. */
+void rapt__afile_abort(rapt__afile *a);
 
 #endif /* RAPT_INTERNAL_H */

@@ -14,5 +14,6 @@
 #include "rapt/model.h"
 #include "rapt/sched.h"
 #include "rapt/tune.h"
+#include "rapt/report.h"
 
 #endif /* RAPT_RAPT_H */

@@ -9,6 +9,7 @@ static const rapt_cmd *const commands[] = {
     &rapt_cmd_info,
     &rapt_cmd_plan,
     &rapt_cmd_history,
+    &rapt_cmd_report,
 };
 
 static void usage(FILE *f)
