@@ -37,7 +37,8 @@ extern "C" {
     XX(TOOBIG, 10006, "request can never fit the capacity") \
     XX(CLOSED, 10007, "object is shut down")                \
     XX(TIMEDOUT, 10008, "timed out")                        \
-    XX(CANCELED, 10009, "canceled")
+    XX(CANCELED, 10009, "canceled")                         \
+    XX(NOTCGROUP, 10601, "not a memory cgroup directory")
 
 enum rapt_error {
 #define RAPT__ERR_ENUM(name, val, msg) RAPT_E##name = -(val),

@@ -9,5 +9,6 @@
 #include "rapt/common.h"
 #include "rapt/sys.h"
 #include "rapt/plan.h"
+#include "rapt/monitor.h"
 
 #endif /* RAPT_RAPT_H */

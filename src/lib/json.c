@@ -120,6 +120,15 @@ void rapt__jw_dbl(rapt__jw *w, double v)
         fprintf(w->f, "%.6g", v);
 }
 
+void rapt__jw_fixed(rapt__jw *w, double v, int decimals)
+{
+    before_value(w);
+    if (!isfinite(v))
+        fputs("null", w->f);
+    else
+        fprintf(w->f, "%.*f", decimals < 0 ? 0 : decimals > 9 ? 9 : decimals, v);
+}
+
 void rapt__jw_bool(rapt__jw *w, bool v)
 {
     before_value(w);
