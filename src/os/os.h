@@ -21,9 +21,15 @@
 
 /* ---- sysroot and reading --------------------------------------------------------------- */
 
+typedef struct rapt__fdcache rapt__fdcache;
+
 typedef struct rapt__root {
     int dirfd;       /* O_PATH|O_DIRECTORY fd of the sysroot */
     char path[4096]; /* the sysroot as given ("/" by default), for messages */
+    /* Optional (NULL unless set after open): files rapt__slurp keeps open and re-reads with
+     * pread at offset 0 instead of opening each time. For a caller that reads the same files
+     * many times a second (the monitor); kernel files regenerate on a read from offset 0. */
+    rapt__fdcache *cache;
 } rapt__root;
 
 /* Opens sysroot (NULL/"" = "/"). Returns 0 or -errno (-ENOENT, -ENOTDIR, -EACCES). */
@@ -37,6 +43,20 @@ ssize_t rapt__slurp(const rapt__root *r, const char *path, char *buf, size_t len
 
 /* True when path exists under the root. */
 bool rapt__exists(const rapt__root *r, const char *path);
+
+/* The cache behind rapt__root.cache: at most RAPT__FDCACHE_MAX files, kept in the order first
+ * read. Paths that fail to open are not cached (a file may appear later). Not thread-safe: one
+ * cache per thread of use. */
+#define RAPT__FDCACHE_MAX 64
+struct rapt__fdcache {
+    size_t n;
+    struct {
+        int fd;
+        char path[RAPT_SYS_WHERE_MAX + 64];
+    } e[RAPT__FDCACHE_MAX];
+};
+void rapt__fdcache_init(rapt__fdcache *c);
+void rapt__fdcache_close(rapt__fdcache *c); /* closes every kept fd */
 
 /* ---- pure parsers ------------------------------------------------------------------------ */
 
@@ -107,6 +127,9 @@ void rapt__qty_unlimited(rapt_qty *q, const char *where);
 void rapt__qty_read_failed(rapt_qty *q, const char *where, ssize_t err);
 
 /* ---- probes ----------------------------------------------------------------------------- */
+
+/* What rapt_sys_refresh() does, on a root the caller keeps open (possibly with a cache). */
+void rapt__sys_refresh_at(const rapt__root *r, rapt_sys_info *info);
 
 /* Each fills its part of *info and never fails: what it cannot read stays unknown with a
  * reason. They expect *info zeroed (or filled by an earlier probe of the same read). */

@@ -19,6 +19,7 @@
 #include "harness.h"
 #include "os/os.h"
 #include "rapt/monitor.h"
+#include "rapt/sys.h"
 
 #define MIB (1024ull * 1024)
 #define GIB (1024ull * MIB)
@@ -286,6 +287,53 @@ START_TEST(kfile_rereads_in_place)
     rapt__kfile_close(&f);
     ck_assert_int_eq(rapt__kfile_read(&f, a, sizeof(a)), -EBADF);
     ck_assert_int_eq(rapt__kfile_open(&f, &r, "/proc/nope"), -ENOENT);
+    rapt__root_close(&r);
+    unstage();
+}
+END_TEST
+
+START_TEST(slurp_cache_keeps_files_open)
+{
+    stage("v1-host");
+    rapt__root r;
+    ck_assert_int_eq(rapt__root_open(&r, tmpdir), 0);
+    ck_assert_ptr_null(r.cache);
+    rapt__fdcache c;
+    rapt__fdcache_init(&c);
+    r.cache = &c;
+    char buf[256];
+    ck_assert_int_gt(rapt__slurp(&r, "/proc/pressure/cpu", buf, sizeof(buf)), 0);
+    ck_assert_int_gt(rapt__slurp(&r, "/proc/pressure/io", buf, sizeof(buf)), 0);
+    ck_assert_int_gt(rapt__slurp(&r, "/proc/pressure/cpu", buf, sizeof(buf)), 0);
+    ck_assert_uint_eq(c.n, 2); /* each file opened once */
+    /* Rewritten in place, as kernel files are: the kept fd reads the new content. */
+    put("/proc/pressure/cpu", "some avg10=7.00 avg60=0 avg300=0 total=1\n");
+    ck_assert_int_gt(rapt__slurp(&r, "/proc/pressure/cpu", buf, sizeof(buf)), 0);
+    ck_assert_str_eq(buf, "some avg10=7.00 avg60=0 avg300=0 total=1\n");
+    /* What cannot be opened is not cached: it may appear later. */
+    ck_assert_int_eq(rapt__slurp(&r, "/proc/pressure/nope", buf, sizeof(buf)), -ENOENT);
+    ck_assert_uint_eq(c.n, 2);
+    put("/proc/pressure/nope", "x\n");
+    ck_assert_int_eq(rapt__slurp(&r, "/proc/pressure/nope", buf, sizeof(buf)), 2);
+    ck_assert_uint_eq(c.n, 3);
+    /* The refresh through the cache gives exactly what the public call gives. */
+    rapt_sys_info a, b;
+    rapt_sys_opts o;
+    rapt_sys_opts_init(&o);
+    o.sysroot = tmpdir;
+    ck_assert_int_eq(rapt_sys_read(&o, &a), 0);
+    b = a;
+    advance("v1-host");
+    ck_assert_int_eq(rapt_sys_refresh(&o, &a), 0);
+    rapt__sys_refresh_at(&r, &b);
+    rapt__sys_refresh_at(&r, &b);
+    ck_assert_uint_eq(a.mem.available, b.mem.available);
+    ck_assert_uint_eq(a.default_budget, b.default_budget);
+    ck_assert_str_eq(a.mem.limit_where, b.mem.limit_where);
+    ck_assert_double_eq(a.psi_system.memory.some.avg10, b.psi_system.memory.some.avg10);
+    ck_assert_uint_gt(c.n, 10);
+    rapt__fdcache_close(&c);
+    ck_assert_uint_eq(c.n, 0);
     rapt__root_close(&r);
     unstage();
 }
@@ -1123,6 +1171,7 @@ Suite *monitor_suite(void)
     RAPT_TCASE(s, parse_diskstats_and_netdev_lines, 10);
     RAPT_TCASE(s, parse_pid_stat_fields, 10);
     RAPT_TCASE(s, kfile_rereads_in_place, 10);
+    RAPT_TCASE(s, slurp_cache_keeps_files_open, 10);
     RAPT_TCASE(s, hysteresis_levels, 10);
     RAPT_TCASE(s, hovering_value_does_not_flap, 10);
     RAPT_TCASE(s, alert_callbacks_fire_on_changes_only, 10);
