@@ -147,48 +147,60 @@ rapt_alert_level rapt__alert_next(rapt_alert_level cur, double v, const rapt_mon
     return next;
 }
 
-void rapt__trend_fit(const double *t, const double *v, size_t n, double tol_abs, double tol_rel,
-                     rapt_trend *out)
+/* A least-squares fit built one point at a time (Welford's update of the means and co-moments),
+ * so that one walk over the ring serves every metric. The naive sums (sum of t*v minus n times
+ * the means) lose every digit when the values are large (bytes) and close together; the
+ * running-mean form does not. */
+typedef struct trend_acc {
+    double n, mt, mv, ctv, ctt, tmin, tmax;
+} trend_acc;
+
+static void acc_add(trend_acc *a, double t, double v)
+{
+    if (!isfinite(v) || !isfinite(t))
+        return;
+    if (a->n == 0) {
+        a->tmin = a->tmax = t;
+    } else {
+        a->tmin = t < a->tmin ? t : a->tmin;
+        a->tmax = t > a->tmax ? t : a->tmax;
+    }
+    a->n += 1;
+    double dt = t - a->mt;
+    a->mt += dt / a->n;
+    a->mv += (v - a->mv) / a->n;
+    a->ctv += dt * (v - a->mv);
+    a->ctt += dt * (t - a->mt);
+}
+
+static void acc_finish(const trend_acc *a, double tol_abs, double tol_rel, rapt_trend *out)
 {
     memset(out, 0, sizeof(*out));
     out->dir = RAPT_TREND_UNKNOWN;
-    /* Two passes over centred values: the textbook one-pass sums lose every digit when the
-     * times are large (monotonic nanoseconds) and the values close together. */
-    double st = 0, sv = 0, tmin = INFINITY, tmax = -INFINITY;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(v[i]) || !isfinite(t[i]))
-            continue;
-        st += t[i];
-        sv += v[i];
-        tmin = t[i] < tmin ? t[i] : tmin;
-        tmax = t[i] > tmax ? t[i] : tmax;
-        k++;
-    }
-    out->points = (unsigned)k;
-    if (k == 0)
+    out->points = (unsigned)a->n;
+    if (a->n == 0)
         return;
-    double mt = st / (double)k, mv = sv / (double)k;
-    out->mean = mv;
-    out->span_s = tmax - tmin;
-    if (k < 3 || !(out->span_s > 0))
+    out->mean = a->mv;
+    out->span_s = a->tmax - a->tmin;
+    if (a->n < 3 || !(out->span_s > 0) || !(a->ctt > 0))
         return;
-    double sxx = 0, sxy = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!isfinite(v[i]) || !isfinite(t[i]))
-            continue;
-        double dt = t[i] - mt;
-        sxx += dt * dt;
-        sxy += dt * (v[i] - mv);
-    }
-    out->slope = sxy / sxx;
+    out->slope = a->ctv / a->ctt;
     out->change = out->slope * out->span_s;
-    double rel = tol_rel * fabs(mv);
+    double rel = tol_rel * fabs(a->mv);
     out->tolerance = tol_abs > rel ? tol_abs : rel;
     if (fabs(out->change) <= out->tolerance)
         out->dir = RAPT_TREND_STABLE;
     else
         out->dir = out->change > 0 ? RAPT_TREND_INCREASING : RAPT_TREND_DECREASING;
+}
+
+void rapt__trend_fit(const double *t, const double *v, size_t n, double tol_abs, double tol_rel,
+                     rapt_trend *out)
+{
+    trend_acc a = {0};
+    for (size_t i = 0; i < n; i++)
+        acc_add(&a, t[i], v[i]);
+    acc_finish(&a, tol_abs, tol_rel, out);
 }
 
 /* ---- the handle ------------------------------------------------------------------------------ */
@@ -242,6 +254,7 @@ struct rapt_monitor {
     /* What is monitored. */
     rapt_monitor_scope scope;
     rapt_sys_info info;       /* rapt's own machine view, refreshed every sample */
+    rapt__fdcache sys_files;  /* the files that refresh reads, kept open between samples */
     rapt_sys_info scope_info; /* for a foreign cgroup: only .mem, to reuse rapt_sys_budget() */
     foreign fg;
     bool own;
@@ -268,7 +281,10 @@ struct rapt_monitor {
     rapt_sample *ring;
     size_t cap, head, count; /* head: where the next sample goes */
     uint64_t seq;
-    double *trend_t, *trend_v; /* scratch for trends, cap entries each */
+    /* Trends of every metric as of sample trend_seq (0: none yet), computed on first demand
+     * after each sample: JSON, Prometheus and the live view all ask for them. */
+    rapt_trend trends[RAPT_METRIC_COUNT];
+    uint64_t trend_seq;
 
     /* Alerts. */
     rapt_alert_level level[RAPT_METRIC_COUNT];
@@ -288,7 +304,7 @@ struct rapt_monitor {
     uint64_t interval_ns;
 };
 
-enum { WARN_STAT = 1, WARN_DISK = 2, WARN_NET = 4, WARN_CGCPU = 8, WARN_SYS = 16, WARN_SCAN = 32 };
+enum { WARN_STAT = 1, WARN_DISK = 2, WARN_NET = 4, WARN_CGCPU = 8, WARN_SCAN = 16 };
 
 static void logf_once(rapt_monitor *m, unsigned kind, const char *fmt, ...) RAPT__PRINTF(3, 4);
 static void logf_once(rapt_monitor *m, unsigned kind, const char *fmt, ...)
@@ -503,16 +519,6 @@ static void read_foreign_memory(rapt_monitor *m, rapt_sample *s)
         return;
     s->cgroup_mem_known = true;
     s->cgroup_mem_usage = usage;
-    if (rapt__kfile_read(&f->stat, m->buf, sizeof(m->buf)) >= 0) {
-        rapt__parse_kv(m->buf, f->v2 ? "inactive_file" : "total_inactive_file", &recl);
-        uint64_t hier;
-        if (!f->v2 && rapt__parse_kv(m->buf, "hierarchical_memory_limit", &hier) == 0 &&
-            hier < (1ull << 62) && hier < limit) {
-            limit = hier;
-            source = "memory.stat hierarchical_memory_limit";
-            bound = RAPT_BOUND_CGROUP_HIER;
-        }
-    }
     for (size_t i = 0; i < f->nlimits; i++) {
         uint64_t l;
         bool unl;
@@ -522,6 +528,17 @@ static void read_foreign_memory(rapt_monitor *m, rapt_sample *s)
             limit = l;
             source = f->limit_path[i];
             bound = RAPT_BOUND_CGROUP;
+        }
+    }
+    if (rapt__kfile_read(&f->stat, m->buf, sizeof(m->buf)) >= 0) {
+        rapt__parse_kv(m->buf, f->v2 ? "inactive_file" : "total_inactive_file", &recl);
+        /* v1 folds the limits of every ancestor, visible or not, into this figure; it names
+         * the binding limit only when it is tighter than the cgroup's own (as in sys). */
+        uint64_t hier;
+        if (!f->v2 && rapt__parse_kv(m->buf, "hierarchical_memory_limit", &hier) == 0 &&
+            hier < (1ull << 62) && hier < limit) {
+            limit = hier;
+            bound = RAPT_BOUND_CGROUP_HIER;
         }
     }
     if (bound == RAPT_BOUND_CGROUP_HIER) {
@@ -1103,9 +1120,7 @@ int rapt_monitor_create(rapt_monitor **out, const rapt_monitor_opts *opts)
     int rc = -ENOMEM;
     m->cap = opts->capacity;
     m->ring = calloc(m->cap, sizeof(*m->ring));
-    m->trend_t = calloc(m->cap, sizeof(double));
-    m->trend_v = calloc(m->cap, sizeof(double));
-    if (!m->ring || !m->trend_t || !m->trend_v)
+    if (!m->ring)
         goto fail;
 
     if (opts->sysroot && !rapt__strlcpy(m->sysroot, opts->sysroot, sizeof(m->sysroot))) {
@@ -1116,6 +1131,7 @@ int rapt_monitor_create(rapt_monitor **out, const rapt_monitor_opts *opts)
     m->sysopts.sysroot = m->sysroot[0] ? m->sysroot : NULL;
     m->opts.sysroot = NULL;
     m->opts.cgroup = NULL; /* borrowed strings are not kept; the scope holds the copy */
+    rapt__fdcache_init(&m->sys_files);
     rc = rapt__root_open(&m->root, m->sysopts.sysroot);
     if (rc < 0)
         goto fail;
@@ -1172,8 +1188,6 @@ fail:
         rapt__kfile_close(&m->fg.psi[i]);
     rapt__root_close(&m->root);
     free(m->ring);
-    free(m->trend_t);
-    free(m->trend_v);
     free(m);
     return rc;
 }
@@ -1197,12 +1211,11 @@ void rapt_monitor_destroy(rapt_monitor *m)
         rapt__kfile_close(&m->fg.limit[i]);
     for (int i = 0; i < 3; i++)
         rapt__kfile_close(&m->fg.psi[i]);
+    rapt__fdcache_close(&m->sys_files);
     rapt__root_close(&m->root);
     pthread_mutex_destroy(&m->lock);
     pthread_cond_destroy(&m->cond);
     free(m->ring);
-    free(m->trend_t);
-    free(m->trend_v);
     free(m);
 }
 
@@ -1296,9 +1309,13 @@ static void sample_locked(rapt_monitor *m, fired *f)
     s->psi_memory_full = s->psi_io_full = NAN;
 
     read_cpu(m, s);
-    int rc = rapt_sys_refresh(&m->sysopts, &m->info);
-    if (rc < 0)
-        logf_once(m, WARN_SYS, "monitor: cannot refresh memory figures: %s", rapt_strerror(rc));
+    /* The sys module's own refresh, so the figures and the budget follow its rules exactly,
+     * reading through a cache of open files: about 20 of them, re-read with pread instead of
+     * opened, read and closed ten times a second. Only this call uses the cache; per-process
+     * reads below must not fill it. */
+    m->root.cache = &m->sys_files;
+    rapt__sys_refresh_at(&m->root, &m->info);
+    m->root.cache = NULL;
     s->cpus_online =
         m->info.cpu.online.state == RAPT_QTY_KNOWN ? (unsigned)m->info.cpu.online.value : 0;
     read_memory(m, s);
@@ -1483,24 +1500,29 @@ int rapt_monitor_get_threshold(rapt_monitor *m, rapt_metric metric, rapt_monitor
     return 0;
 }
 
-/* The trend with the lock held. */
-static void trend_locked(rapt_monitor *m, rapt_metric metric, rapt_trend *out)
+/* The trends of every metric, with the lock held: one walk over the window, newest first, with
+ * times relative to the newest sample so the numbers stay small. */
+static const rapt_trend *trends_locked(rapt_monitor *m)
 {
-    size_t n = 0;
+    if (m->trend_seq == m->seq && m->seq != 0)
+        return m->trends;
+    trend_acc acc[RAPT_METRIC_COUNT];
+    memset(acc, 0, sizeof(acc));
     if (m->count > 0) {
         uint64_t newest = at(m, 0)->mono_ns;
         for (size_t age = 0; age < m->count; age++) {
             const rapt_sample *s = at(m, age);
             if (newest - s->mono_ns > m->opts.trend_window_ns)
                 break;
-            /* Times relative to the newest sample keep the numbers small. */
-            m->trend_t[n] = -(double)(newest - s->mono_ns) / 1e9;
-            m->trend_v[n] = s->value[metric];
-            n++;
+            double t = -(double)(newest - s->mono_ns) / 1e9;
+            for (int i = 0; i < RAPT_METRIC_COUNT; i++)
+                acc_add(&acc[i], t, s->value[i]);
         }
     }
-    rapt__trend_fit(m->trend_t, m->trend_v, n, m->opts.trend_tolerance[metric],
-                    m->opts.trend_relative, out);
+    for (int i = 0; i < RAPT_METRIC_COUNT; i++)
+        acc_finish(&acc[i], m->opts.trend_tolerance[i], m->opts.trend_relative, &m->trends[i]);
+    m->trend_seq = m->seq;
+    return m->trends;
 }
 
 int rapt_monitor_trend(rapt_monitor *m, rapt_metric metric, rapt_trend *out)
@@ -1508,7 +1530,7 @@ int rapt_monitor_trend(rapt_monitor *m, rapt_metric metric, rapt_trend *out)
     if (!m || !out || (unsigned)metric >= RAPT_METRIC_COUNT)
         return -EINVAL;
     pthread_mutex_lock(&m->lock);
-    trend_locked(m, metric, out);
+    *out = trends_locked(m)[metric];
     pthread_mutex_unlock(&m->lock);
     return 0;
 }
@@ -1706,9 +1728,9 @@ int rapt_monitor_print_json(rapt_monitor *m, FILE *f)
 
     rapt__jw_key(&w, "trends");
     rapt__jw_obj(&w);
+    const rapt_trend *trs = trends_locked(m);
     for (int i = 0; i < RAPT_METRIC_COUNT; i++) {
-        rapt_trend tr;
-        trend_locked(m, (rapt_metric)i, &tr);
+        const rapt_trend tr = trs[i];
         rapt__jw_key(&w, metrics[i].name);
         rapt__jw_obj(&w);
         rapt__jw_key(&w, "dir");
@@ -1885,9 +1907,9 @@ int rapt_monitor_print_prometheus(rapt_monitor *m, FILE *f)
     }
     prom_head(f, "rapt_trend_direction", "gauge",
               "Trend per metric over the window: 1 increasing, 0 stable, -1 decreasing.");
+    const rapt_trend *trs = trends_locked(m);
     for (int i = 0; i < RAPT_METRIC_COUNT; i++) {
-        rapt_trend tr;
-        trend_locked(m, (rapt_metric)i, &tr);
+        const rapt_trend tr = trs[i];
         if (tr.dir != RAPT_TREND_UNKNOWN)
             fprintf(f, "rapt_trend_direction{metric=\"%s\"} %d\n", metrics[i].name,
                     tr.dir == RAPT_TREND_INCREASING   ? 1
