@@ -118,6 +118,8 @@ rapt_alert_level rapt__alert_next(rapt_alert_level cur, double v, const rapt_mon
 {
     double lines[3] = {-INFINITY, t->warning, t->critical};
     *line = NAN;
+    if ((unsigned)cur > RAPT_ALERT_CRITICAL)
+        cur = RAPT_ALERT_CRITICAL; /* not a level: treat as the highest, never index past it */
     if (!t->enabled) {
         if (cur != RAPT_ALERT_OK)
             *line = lines[cur];
