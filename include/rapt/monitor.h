@@ -264,8 +264,10 @@ RAPT_API int rapt_monitor_trend(rapt_monitor *m, rapt_metric metric, rapt_trend 
 /* ---- jobs ---------------------------------------------------------------------------------- */
 
 typedef enum rapt_monitor_job_kind {
-    RAPT_MONITOR_JOB_PID = 0,   /* one process */
-    RAPT_MONITOR_JOB_PGID = 1,  /* every process of a process group (a job of rapt run) */
+    RAPT_MONITOR_JOB_PID = 0, /* one process */
+    /* Every process of a process group (a job of rapt run). A pid that leads no group is
+     * followed on its own rather than shown as an empty job. */
+    RAPT_MONITOR_JOB_PGID = 1,
     RAPT_MONITOR_JOB_CGROUP = 2 /* a cgroup directory (a per-job cgroup) */
 } rapt_monitor_job_kind;
 

@@ -211,6 +211,7 @@ void rapt__trend_fit(const double *t, const double *v, size_t n, double tol_abs,
 typedef struct member {
     pid_t pid;
     uint64_t starttime; /* with pid, identifies the process across pid reuse */
+    bool loose;         /* named by the caller but not in the group (see job_add) */
     rapt__kfile stat;   /* kept open while the KEPT_FDS_MAX budget allows; else fd -1 */
 } member;
 
@@ -658,7 +659,7 @@ static void drop_member(rapt_monitor *m, job *j, size_t i)
     j->members[i] = j->members[--j->nmembers];
 }
 
-static int add_member(rapt_monitor *m, job *j, pid_t pid, uint64_t starttime)
+static int add_member(rapt_monitor *m, job *j, pid_t pid, uint64_t starttime, bool loose)
 {
     if (j->nmembers == j->cap) {
         size_t ncap = j->cap ? j->cap * 2 : 4;
@@ -671,6 +672,7 @@ static int add_member(rapt_monitor *m, job *j, pid_t pid, uint64_t starttime)
     member *mb = &j->members[j->nmembers++];
     mb->pid = pid;
     mb->starttime = starttime;
+    mb->loose = loose;
     mb->stat.fd = -1;
     /* The kept fd stays bound to this very process: once it exits, reads fail with ESRCH
      * even if the pid is reused, so a kept member can never be confused with a stranger. */
@@ -724,7 +726,7 @@ static void rescan_groups(rapt_monitor *m, uint64_t now)
             bool known = false;
             for (size_t k = 0; k < j->nmembers && !known; k++)
                 known = j->members[k].pid == pid && j->members[k].starttime == ps.starttime;
-            if (!known && add_member(m, j, pid, ps.starttime) < 0)
+            if (!known && add_member(m, j, pid, ps.starttime, false) < 0)
                 logf_once(m, WARN_SCAN, "monitor: out of memory tracking process group %ld",
                           (long)j->pub.pid);
             break;
@@ -743,7 +745,7 @@ static void read_proc_job(rapt_monitor *m, job *j, uint64_t *ticks)
         rapt__pidstat ps;
         member *mb = &j->members[i];
         bool gone = read_pid_stat(m, mb, &ps) < 0 || ps.starttime != mb->starttime ||
-                    (j->pub.kind == RAPT_MONITOR_JOB_PGID && ps.pgrp != j->pub.pid);
+                    (j->pub.kind == RAPT_MONITOR_JOB_PGID && !mb->loose && ps.pgrp != j->pub.pid);
         if (gone) {
             drop_member(m, j, i);
             continue;
@@ -935,14 +937,15 @@ int rapt_monitor_job_add(rapt_monitor *m, const rapt_monitor_job_spec *spec)
                 open_in(&m->root, &j->cpu, twin, "cpuacct.usage");
         }
     } else {
-        /* The leader is a member from the start (when it leads the group it is said to); the
-         * rest of a group turns up at the next scan. */
+        /* The named process is a member from the start; the rest of a group turns up at the next
+         * scan. A pid that does not lead its own group (a caller that did not setpgid) is still
+         * followed, on its own, rather than shown as a job with nothing in it. */
         char path[64], b[1024];
         rapt__pidstat ps;
         rapt__bufprintf(path, sizeof(path), "/proc/%ld/stat", (long)spec->pid);
-        if (rapt__slurp(&m->root, path, b, sizeof(b)) >= 0 && rapt__parse_pid_stat(b, &ps) == 0 &&
-            (spec->kind == RAPT_MONITOR_JOB_PID || ps.pgrp == spec->pid)) {
-            if (add_member(m, j, spec->pid, ps.starttime) < 0) {
+        if (rapt__slurp(&m->root, path, b, sizeof(b)) >= 0 && rapt__parse_pid_stat(b, &ps) == 0) {
+            bool loose = spec->kind == RAPT_MONITOR_JOB_PGID && ps.pgrp != spec->pid;
+            if (add_member(m, j, spec->pid, ps.starttime, loose) < 0) {
                 rc = -ENOMEM;
                 close_job(m, j);
                 goto out;

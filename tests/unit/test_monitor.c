@@ -739,6 +739,18 @@ START_TEST(v1_host_jobs)
     /* A process that is already gone is tracked, as not alive. */
     js.pid = 999999;
     ck_assert_int_eq(rapt_monitor_job_add(m, &js), 0);
+    /* A "group" named by a pid that leads none (101 is in group 100) follows that process. */
+    js.id = 5;
+    js.kind = RAPT_MONITOR_JOB_PGID;
+    js.pid = 101;
+    ck_assert_int_eq(rapt_monitor_job_add(m, &js), 0);
+    rapt_monitor_job all[8];
+    ck_assert_uint_eq(rapt_monitor_jobs(m, all, 8), 5);
+    ck_assert_uint_eq(all[4].id, 5);
+    ck_assert(all[4].alive);
+    ck_assert_uint_eq(all[4].nprocs, 1);
+    ck_assert_uint_eq(all[4].memory, 500ull * (uint64_t)sysconf(_SC_PAGESIZE));
+    ck_assert_int_eq(rapt_monitor_job_remove(m, 5), 0);
 
     /* First sample at t0 finds the rest of group 100 (a child and a zombie). */
     fake_ns += SEC;
