@@ -221,7 +221,7 @@ RAPT_API int rapt_monitor_start(rapt_monitor *m, uint64_t interval_ns);
  * called from a callback on that thread. */
 RAPT_API int rapt_monitor_stop(rapt_monitor *m);
 
-/* Samples held in the ring (at most the capacity). */
+/* Samples held in the ring (at most the capacity); 0 for NULL. */
 RAPT_API size_t rapt_monitor_count(rapt_monitor *m);
 
 /* Copies the sample `age` steps back (0 = the latest) into *out. Returns 0 or -ENOENT. */
@@ -234,6 +234,7 @@ RAPT_API size_t rapt_monitor_history(rapt_monitor *m, rapt_sample *out, size_t m
  * The current level is kept and re-evaluated at the next sample. Returns 0 or -EINVAL. */
 RAPT_API int rapt_monitor_set_threshold(rapt_monitor *m, rapt_metric metric,
                                         const rapt_monitor_threshold *t);
+/* Copies a metric's current threshold into *out. Returns 0 or -EINVAL. */
 RAPT_API int rapt_monitor_get_threshold(rapt_monitor *m, rapt_metric metric,
                                         rapt_monitor_threshold *out);
 
@@ -281,6 +282,7 @@ typedef struct rapt_monitor_job_spec {
     const char *label;  /* for people, e.g. the command line; copied, truncated; may be NULL */
 } rapt_monitor_job_spec;
 
+/* Fills spec with zeroes: id 0, a PID job, no pid, cgroup or label. */
 RAPT_API void rapt_monitor_job_spec_init(rapt_monitor_job_spec *spec);
 
 /* Starts following a job. Its first reading is taken now, so the next sample has its CPU rate.

@@ -394,7 +394,11 @@ static int exec_monitor(int argc, char **argv)
     if (rc)
         return rc;
 
+    /* The locale decides only whether the arrows can be drawn as UTF-8; numbers stay in the C
+     * locale (LC_NUMERIC untouched), so JSON and the line mode never print "0,5". */
     setlocale(LC_CTYPE, "");
+    /* The live view only where someone looks at it: stdout a terminal that understands
+     * cursor movement. Everything else (a pipe, a file, --plain, TERM=dumb) gets lines. */
     const char *termname = getenv("TERM");
     mode md = o.json ? MODE_JSON
               : o.plain || !isatty(STDOUT_FILENO) || (termname && strcmp(termname, "dumb") == 0)
@@ -409,6 +413,8 @@ static int exec_monitor(int argc, char **argv)
     sigset_t mask, oldmask;
     sigemptyset(&oldmask);
 
+    /* Every check of user input comes before the monitor exists and before the terminal is
+     * touched, so bad input is one line on a terminal left as it was. */
     if (o.events) {
         int e = mon_follow_open(&fol, o.events);
         if (e < 0)
@@ -445,10 +451,12 @@ static int exec_monitor(int argc, char **argv)
                             o.sysroot ? o.sysroot : "/", rapt_strerror(rc));
         return cli_fail(RAPT_EXIT_SYSTEM, "monitor: %s", rapt_strerror(rc));
     }
+    /* Catch up with the run so far: jobs that started before the monitor are running now. */
     if (o.events)
         mon_follow_poll(&fol, m);
 
-    /* Signals become events on a signalfd: nothing runs in a handler. */
+    /* Signals become events on a signalfd: nothing runs in a handler. SIGPIPE keeps its default
+     * action: `rapt monitor --json | head -3` ends quietly when head does, as other filters do. */
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
@@ -461,6 +469,9 @@ static int exec_monitor(int argc, char **argv)
     }
     sigprocmask(SIG_BLOCK, &mask, &oldmask);
     sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    /* A periodic timerfd on the monotonic clock keeps the cadence fixed however long a sample
+     * or a frame takes, and is one more fd for poll() rather than a sleep that signals cut
+     * short. */
     tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
     struct itimerspec its = {
         .it_interval = {(time_t)(o.interval_ns / 1000000000ull),
@@ -564,7 +575,8 @@ static int exec_monitor(int argc, char **argv)
         if (read(tfd, &ticks, sizeof(ticks)) != (ssize_t)sizeof(ticks))
             continue;
         /* Missed ticks (the process was stopped, the machine stalled) are not caught up: one
-         * sample now covers the whole gap. */
+         * sample now covers the whole gap. The events are read first, so a job that started
+         * since the last tick is in this sample. */
         if (o.events)
             mon_follow_poll(&fol, m);
         int src = rapt_monitor_sample(m, NULL);
@@ -575,9 +587,11 @@ static int exec_monitor(int argc, char **argv)
         taken++;
         if (o.events)
             prune_gone(m, o.interval_ns);
+        /* Output errors end the loop; cli_close_stdout() turns them into one error line and
+         * exit 3. */
         if (md == MODE_JSON) {
             if (rapt_monitor_print_json(m, stdout) < 0)
-                break; /* cli_close_stdout reports it */
+                break;
         } else if (md == MODE_LINES) {
             mon_buf_reset(&out);
             mon_view_line(&out, m);
@@ -591,6 +605,8 @@ static int exec_monitor(int argc, char **argv)
         if (o.prom)
             write_prom(m, o.prom, &ns);
         if (o.count && taken >= o.count) {
+            /* The last frame is drawn before leaving, though the main screen comes back at
+             * once: a script that records the terminal (as the tests do) sees the last sample. */
             if (md == MODE_TUI && redraw) {
                 mon_buf_reset(&out);
                 mon_view_frame(&out, m, &view);

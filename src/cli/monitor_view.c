@@ -69,6 +69,8 @@ static void buf_printf(mon_buf *b, const char *fmt, ...)
 
 /* ---- formatting ----------------------------------------------------------------------------- */
 
+/* At most 4 characters and a unit, so a column of sizes stays aligned in the line mode; one
+ * decimal below 10, where it carries information. */
 char *mon_size_compact(double bytes, char *buf, size_t len)
 {
     static const char units[] = "BKMGTP";
@@ -288,6 +290,9 @@ static void header(frame *f, const rapt_sample *s, const mon_view *v)
     ln_text(l, "q: quit");
 }
 
+/* Rows are built in a fixed order, most important first: when the window is short, fr_line()
+ * returns NULL and what does not fit is left out from the bottom up. Labels are 9 columns so
+ * values line up down the screen. */
 static void cpu_rows(frame *f, rapt_monitor *m, const rapt_sample *s, const rapt_monitor_scope *sc)
 {
     line *l = fr_line(f);
@@ -449,6 +454,8 @@ static void alert_rows(frame *f, rapt_monitor *m, const rapt_sample *s)
         ln_text(l, "none");
 }
 
+/* The jobs table: one row per tracked job in the order they started, cut off with a count of
+ * the rest when the window is short. Only jobs of a followed run are tracked by the CLI. */
 static void job_rows(frame *f, rapt_monitor *m, const mon_view *v)
 {
     rapt_monitor_job jobs[256];
@@ -530,6 +537,9 @@ void mon_view_frame(mon_buf *b, rapt_monitor *m, const mon_view *v)
 /* ---- plain lines ------------------------------------------------------------------------------
  */
 
+/* The line mode is for logs and scripts: fixed, space-separated columns that awk can take
+ * apart ($1 time ... $16 jobs, $17 alerts), "-" for unknown, and the same header as the
+ * first line. */
 void mon_view_line_header(mon_buf *b)
 {
     mon_buf_str(b, "time       cpu%   cg%  mem%   used  avail  limit  swap%  psi-cpu  psi-mem  "

@@ -262,7 +262,9 @@ struct rapt_monitor {
     foreign fg;
     bool own;
 
-    /* Kept-open readers and the previous counters. */
+    /* Kept-open readers and the previous counters. Each *_prev_ok is false until a reading
+     * succeeded; a failed read clears it, so the next good reading is a new baseline rather
+     * than a rate across the gap. */
     rapt__kfile proc_stat, netdev, cg_cpu;
     bool cg_cpu_v2;
     rapt__diskreader disks;
@@ -292,21 +294,25 @@ struct rapt_monitor {
     /* Alerts. */
     rapt_alert_level level[RAPT_METRIC_COUNT];
 
-    /* Jobs. */
+    /* Jobs, in the order they were added. */
     job *jobs;
     size_t njobs, jobs_cap;
-    size_t kept_fds;
+    size_t kept_fds; /* invariant: members with stat.fd >= 0, over all jobs (<= KEPT_FDS_MAX) */
     rapt__procscan scan;
     bool scan_ok;
     uint64_t last_scan_ns;
-    bool scan_due;
+    bool scan_due; /* a process group was added: scan at the next sample, whatever the time */
 
-    /* Sampling thread. */
+    /* Sampling thread. `running` is true from a successful start until the join in stop;
+     * `stop` asks the thread to leave its wait. Both change only under the lock. */
     pthread_t thread;
     bool running, stop;
+    bool joining; /* a stop is joining the thread; other stops wait for it on cond */
     uint64_t interval_ns;
 };
 
+/* Kinds of failure that are logged once: a file that cannot be read at 10 Hz would otherwise
+ * flood the caller's log with the same line. */
 enum { WARN_STAT = 1, WARN_DISK = 2, WARN_NET = 4, WARN_CGCPU = 8, WARN_SCAN = 16 };
 
 static void logf_once(rapt_monitor *m, unsigned kind, const char *fmt, ...) RAPT__PRINTF(3, 4);
@@ -389,6 +395,9 @@ static void read_cpu(rapt_monitor *m, rapt_sample *s)
 }
 
 /* Cumulative CPU nanoseconds of a cgroup: v1 cpuacct.usage, v2 cpu.stat usage_usec. */
+/* Both counters are cumulative since the cgroup was created and never reset, so a difference
+ * of two readings is the CPU time of the interval (saturated in case the cgroup was recreated
+ * under the same name between them). */
 static int read_cg_cpu_ns(rapt_monitor *m, const rapt__kfile *f, bool v2, uint64_t *ns)
 {
     ssize_t n = rapt__kfile_read(f, m->buf, sizeof(m->buf));
@@ -445,7 +454,8 @@ static void read_cgroup_cpu(rapt_monitor *m, rapt_sample *s, uint64_t dt_ns)
 
 /* Sum of per-device increases since the previous reading. Devices are matched by name, so one
  * that appears counts from its first reading on (not its whole history), and one that goes away
- * simply stops counting. */
+ * simply stops counting. The nested loop is over a handful of disks or interfaces; a hash would
+ * cost more than it saves. */
 static uint64_t dev_delta(const rapt__devstat *prev, size_t np, const rapt__devstat *cur, size_t nc,
                           bool second)
 {
@@ -462,6 +472,9 @@ static uint64_t dev_delta(const rapt__devstat *prev, size_t np, const rapt__devs
     return sum;
 }
 
+/* Disk and network rates: the per-device counters are differenced against the previous
+ * reading and the current list becomes the next baseline. A failed read clears the baseline,
+ * so the interval after it yields no rate rather than one spanning two intervals. */
 static void read_disks(rapt_monitor *m, rapt_sample *s, double dt)
 {
     size_t n;
@@ -577,6 +590,9 @@ static void read_foreign_memory(rapt_monitor *m, rapt_sample *s)
 
 static void read_memory(rapt_monitor *m, rapt_sample *s)
 {
+    /* Swap is the host's in both scopes: a cgroup's swap limit says what it may use, not what
+     * is used. A machine without swap gives an unknown percentage, not 0 %: "0 % swap used"
+     * would read as headroom that does not exist. */
     const rapt_sys_memory *mem = &m->info.mem;
     if (mem->swap_total.state == RAPT_QTY_KNOWN && mem->swap_free.state == RAPT_QTY_KNOWN) {
         s->swap_total = mem->swap_total.value;
@@ -606,6 +622,9 @@ static void read_memory(rapt_monitor *m, rapt_sample *s)
         s->value[RAPT_METRIC_MEMORY] = pct(s->mem_used, s->mem_limit);
 }
 
+/* Pressure of the monitored cgroup when the kernel keeps it (v2 directories, also on hybrid
+ * hosts), else the system's: a container's stalls are what its jobs feel, and the system figure
+ * mixes in every other tenant. */
 static void read_psi(rapt_monitor *m, rapt_sample *s)
 {
     const rapt_psi_res *res[3];
@@ -699,7 +718,9 @@ static int read_pid_stat(rapt_monitor *m, const member *mb, rapt__pidstat *ps)
 }
 
 /* Finds processes that joined tracked process groups. One walk over /proc serves every PGID job;
- * it reads each process's stat by path, which is why it runs at most every pgrp_rescan_ns. */
+ * it reads each process's stat by path, which is why it runs at most every pgrp_rescan_ns.
+ * Processes leave a group only by exiting (or setpgid, which a job's processes do not do), so
+ * the scan only adds; read_proc_job drops members that are gone. */
 static void rescan_groups(rapt_monitor *m, uint64_t now)
 {
     bool any = false;
@@ -729,7 +750,7 @@ static void rescan_groups(rapt_monitor *m, uint64_t now)
             if (!known && add_member(m, j, pid, ps.starttime, false) < 0)
                 logf_once(m, WARN_SCAN, "monitor: out of memory tracking process group %ld",
                           (long)j->pub.pid);
-            break;
+            break; /* a process is in one group, so in at most one job */
         }
     }
 }
@@ -763,6 +784,8 @@ static void read_proc_job(rapt_monitor *m, job *j, uint64_t *ticks)
     *ticks = t;
 }
 
+/* A per-job cgroup: usage is what the kernel charges it (page cache included, as for the memory
+ * limit), processes are the lines of cgroup.procs; an empty cgroup is a job that has ended. */
 static void read_cgroup_job(rapt_monitor *m, job *j, uint64_t *cpu_ns, bool *cpu_ok)
 {
     uint64_t v;
@@ -786,7 +809,9 @@ static void read_cgroup_job(rapt_monitor *m, job *j, uint64_t *cpu_ns, bool *cpu
         *cpu_ok = true;
 }
 
-/* Takes a reading of job j now; the first one only sets the baseline of its CPU rate. */
+/* Takes a reading of job j now; the first one only sets the baseline of its CPU rate
+ * (have_prev false: cpu_pct stays NaN until a second reading). A job with no live process
+ * shows 0 % once it has a baseline: it uses nothing now. */
 static void read_job(rapt_monitor *m, job *j, uint64_t now)
 {
     uint64_t cur;
@@ -843,6 +868,7 @@ static void read_jobs(rapt_monitor *m, rapt_sample *s, uint64_t now)
     s->value[RAPT_METRIC_JOBS_MEMORY] = (double)mem;
 }
 
+/* Releases what a job holds; the job itself is removed from the array by the caller. */
 static void close_job(rapt_monitor *m, job *j)
 {
     while (j->nmembers)
@@ -892,6 +918,8 @@ int rapt_monitor_job_add(rapt_monitor *m, const rapt_monitor_job_spec *spec)
         (!spec->cgroup || !*spec->cgroup || strlen(spec->cgroup) >= RAPT_SYS_WHERE_MAX))
         return -EINVAL;
     pthread_mutex_lock(&m->lock);
+    /* The job's first reading is taken here, under the lock, so the first sample after the
+     * add already has a CPU rate; the runner adds a job right after spawning it. */
     int rc = 0;
     if (find_job(m, spec->id)) {
         rc = -EEXIST;
@@ -1096,6 +1124,8 @@ int rapt_monitor_create(rapt_monitor **out, const rapt_monitor_opts *opts)
         rapt_monitor_opts_init(&def);
         opts = &def;
     }
+    /* Options are checked up front so that a bad one never leaves a half-made monitor; the
+     * capacity bound keeps capacity * sizeof(sample) from overflowing. */
     if (opts->capacity == 0 || opts->capacity > (SIZE_MAX / 2) / sizeof(rapt_sample) ||
         !(opts->eta > 0 && opts->eta <= 1) || opts->trend_window_ns == 0 ||
         !(opts->trend_relative >= 0) || !isfinite(opts->trend_relative))
@@ -1201,6 +1231,7 @@ void rapt_monitor_destroy(rapt_monitor *m)
 {
     if (!m)
         return;
+    /* The thread first: once it is joined nothing reads the files closed below. */
     rapt_monitor_stop(m);
     for (size_t i = 0; i < m->njobs; i++)
         close_job(m, &m->jobs[i]);
@@ -1244,7 +1275,10 @@ typedef struct fired {
     rapt_monitor_budget budget;
 } fired;
 
-/* Assigns seq and levels, stores the sample and collects what the callbacks will get. */
+/* Assigns seq and levels, stores the sample and collects what the callbacks will get. Metrics
+ * are evaluated in their enum order, so the alerts of one sample always arrive in that order.
+ * The ring overwrites its oldest sample: head is where the next one goes, count saturates at
+ * the capacity. */
 static void store(rapt_monitor *m, rapt_sample *s, fired *f)
 {
     s->seq = ++m->seq;
@@ -1298,6 +1332,9 @@ static void fire(rapt_monitor *m, const fired *f)
         m->opts.on_budget(m->opts.budget_userdata, &f->budget);
 }
 
+/* One sample, with the lock held. The clock is read once, first, and every rate divides by the
+ * time since the previous sample's reading. Each reader runs at about the same offset after the
+ * clock in every sample, so the offsets cancel in the differences. */
 static void sample_locked(rapt_monitor *m, fired *f)
 {
     rapt_sample *s = &f->s;
@@ -1339,6 +1376,8 @@ int rapt_monitor_sample(rapt_monitor *m, rapt_sample *out)
         return -EINVAL;
     fired f;
     pthread_mutex_lock(&m->lock);
+    /* A sample taken between two of the thread's would make both intervals irregular and every
+     * rate noisier; the thread owns the cadence while it runs. */
     if (m->running) {
         pthread_mutex_unlock(&m->lock);
         return -EBUSY;
@@ -1399,6 +1438,8 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
+/* The thread is optional and never started by create: rapt run samples from its own event
+ * loop, and a library should not run threads its caller did not ask for. */
 int rapt_monitor_start(rapt_monitor *m, uint64_t interval_ns)
 {
     if (!m || interval_ns == 0)
@@ -1430,13 +1471,24 @@ int rapt_monitor_stop(rapt_monitor *m)
         pthread_mutex_unlock(&m->lock);
         return -EDEADLK;
     }
+    /* Only one caller may join; a second stop waits until the first has. The thread itself
+     * also waits on cond, and takes these broadcasts as early wake-ups. */
+    if (m->joining) {
+        while (m->running)
+            pthread_cond_wait(&m->cond, &m->lock);
+        pthread_mutex_unlock(&m->lock);
+        return 0;
+    }
     m->stop = true;
+    m->joining = true;
     pthread_cond_broadcast(&m->cond);
     pthread_t t = m->thread;
     pthread_mutex_unlock(&m->lock);
     pthread_join(t, NULL);
     pthread_mutex_lock(&m->lock);
     m->running = false;
+    m->joining = false;
+    pthread_cond_broadcast(&m->cond);
     pthread_mutex_unlock(&m->lock);
     return 0;
 }
@@ -1485,6 +1537,8 @@ size_t rapt_monitor_history(rapt_monitor *m, rapt_sample *out, size_t max)
     return n;
 }
 
+/* The current level is kept: a change of lines must not by itself clear or raise an alert; the
+ * next sample decides, with the new lines and the usual hysteresis. */
 int rapt_monitor_set_threshold(rapt_monitor *m, rapt_metric metric, const rapt_monitor_threshold *t)
 {
     if (!m || !t || (unsigned)metric >= RAPT_METRIC_COUNT || !threshold_valid(t))
@@ -1550,6 +1604,7 @@ int rapt_monitor_get_scope(rapt_monitor *m, rapt_monitor_scope *out)
     return 0;
 }
 
+/* A copy, not a pointer: the view changes at the next sample, possibly in another thread. */
 int rapt_monitor_get_sys(rapt_monitor *m, rapt_sys_info *out)
 {
     if (!m || !out)
@@ -1587,6 +1642,9 @@ static void jw_num(rapt__jw *w, const char *k, double v)
     rapt__jw_dbl(w, v); /* NaN becomes null */
 }
 
+/* Written under the lock, so the sample, the jobs and the trends are one consistent snapshot.
+ * A FILE that blocks would hold up sampling meanwhile; the CLI writes to its stdout from the
+ * same thread that samples, where that cannot matter. */
 int rapt_monitor_print_json(rapt_monitor *m, FILE *f)
 {
     if (!m || !f)
@@ -1797,6 +1855,9 @@ static void prom_gauge(FILE *f, const char *name, const char *help, double v)
     prom_num(f, v);
 }
 
+/* The text exposition format: each family gets its HELP and TYPE lines right before its samples,
+ * and a family's samples are contiguous, which is what the textfile collector's parser requires
+ * (tests/e2e/prom-check.awk checks both). Percentages become ratios, Prometheus's base unit. */
 int rapt_monitor_print_prometheus(rapt_monitor *m, FILE *f)
 {
     if (!m || !f)

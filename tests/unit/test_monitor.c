@@ -1125,6 +1125,11 @@ static void *reader(void *arg)
     return NULL;
 }
 
+static void *stopper(void *arg)
+{
+    return rapt_monitor_stop(arg) == 0 ? NULL : arg;
+}
+
 START_TEST(thread_samples_and_stops)
 {
     thread_rec t = {.stop_rc = 1};
@@ -1156,7 +1161,13 @@ START_TEST(thread_samples_and_stops)
         usleep(1000);
     }
     pthread_join(rd, NULL);
+    /* Two stops at once: one joins, the other waits for it; both return 0. */
+    pthread_t st;
+    ck_assert_int_eq(pthread_create(&st, NULL, stopper, t.m), 0);
     ck_assert_int_eq(rapt_monitor_stop(t.m), 0);
+    void *other;
+    pthread_join(st, &other);
+    ck_assert_ptr_null(other);
     ck_assert_int_eq(rapt_monitor_stop(t.m), 0);
     pthread_mutex_lock(&t.lock);
     unsigned n = t.samples;

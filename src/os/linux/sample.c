@@ -67,7 +67,8 @@ void rapt__kfile_close(rapt__kfile *f)
 /* ---- parsers ---------------------------------------------------------------------------- */
 
 /* Reads the next blank-separated unsigned number from [*p, end); false when there is none or
- * it is malformed. */
+ * it is malformed. The number must end at a blank, a newline or the end: "12abc" is garbage,
+ * not 12, so a format change in the kernel is noticed instead of read wrongly. */
 static bool next_u64(const char **p, const char *end, uint64_t *out)
 {
     const char *q = *p;
@@ -264,6 +265,9 @@ static bool disk_is_physical(rapt__diskreader *d, const char *name)
     return physical;
 }
 
+/* Lines that do not parse (a kernel with another field count for some device) are skipped one
+ * by one; the others still count. A full buffer truncates the last line, which then fails to
+ * parse rather than being read short. */
 int rapt__disks_read(rapt__diskreader *d, char *buf, size_t len, rapt__devstat *out, size_t max,
                      size_t *n)
 {
@@ -337,6 +341,8 @@ void rapt__procscan_rewind(rapt__procscan *s)
         rewinddir((DIR *)s->dir);
 }
 
+/* /proc lists only thread-group leaders as numeric entries, so every pid here is a process,
+ * never a thread; entries whose names are not plain positive numbers are skipped. */
 int rapt__procscan_next(rapt__procscan *s, pid_t *pid)
 {
     if (!s->dir)
