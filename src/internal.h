@@ -83,8 +83,8 @@ void rapt__jw_strn(rapt__jw *w, const char *s, size_t n);
 void rapt__jw_u64(rapt__jw *w, uint64_t v);
 void rapt__jw_i64(rapt__jw *w, int64_t v);
 void rapt__jw_dbl(rapt__jw *w, double v); /* non-finite values are written as null */
-/* A number with exactly `decimals` digits after the point (non-finite: null), for epoch times,
- * which %.6g would round to the nearest ten seconds. */
+/* A number with exactly `decimals` (0-9) digits after the point: timestamps need all of them,
+ * which %g would drop. Non-finite values are written as null. */
 void rapt__jw_fixed(rapt__jw *w, double v, int decimals);
 void rapt__jw_bool(rapt__jw *w, bool v);
 void rapt__jw_null(rapt__jw *w);
@@ -125,5 +125,28 @@ int rapt__afile_open(rapt__afile *a, const char *path);
 int rapt__afile_commit(rapt__afile *a);
 /* Closes and removes the temporary file; releases *a. */
 void rapt__afile_abort(rapt__afile *a);
+/* ---- monitor internals (src/lib/monitor.c), exposed for the unit tests -------------------- */
+#include "rapt/monitor.h"
+
+/* The next alert level of a metric at `cur` given value v: a level is entered when v reaches its
+ * line and held until v falls below line - hysteresis; an unknown (NaN) value holds the level; a
+ * disabled threshold is OK. *line receives the line the change crossed (NaN when none). */
+rapt_alert_level rapt__alert_next(rapt_alert_level cur, double v, const rapt_monitor_threshold *t,
+                                  double *line);
+
+/* Least-squares trend of the finite values v[i] at times t[i] (seconds). Non-finite values are
+ * skipped; fewer than 3 points (or all at one time) give RAPT_TREND_UNKNOWN. Stable when
+ * |slope x span| <= max(tol_abs, tol_rel x |mean|). */
+void rapt__trend_fit(const double *t, const double *v, size_t n, double tol_abs, double tol_rel,
+                     rapt_trend *out);
+
+/* Replaces the monotonic clock a monitor stamps samples with (rates divide by its differences),
+ * so tests get exact rates. Set it right after create; the baseline is re-stamped. */
+void rapt__monitor_set_clock(rapt_monitor *m, uint64_t (*now)(void *), void *userdata);
+
+/* Stores a synthetic sample as if it had been read: value[], mono_ns and the other fields are
+ * taken from *s, seq and level[] are assigned; thresholds, the ring and every callback behave as
+ * for a real sample. For tests of alerts and trends. Returns 0, -EINVAL or -EBUSY. */
+int rapt__monitor_feed(rapt_monitor *m, const rapt_sample *s);
 
 #endif /* RAPT_INTERNAL_H */

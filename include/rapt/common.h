@@ -28,17 +28,18 @@ extern "C" {
 
 /* rapt's own error codes, as an X-macro so the enum and the messages share one table.
  * The values start far above any errno so `-code` never means two things. */
-#define RAPT_ERRNO_MAP(XX)                                  \
-    XX(PARSE, 10001, "malformed value")                     \
-    XX(UNIT, 10002, "unknown unit suffix")                  \
-    XX(NOCGROUP, 10003, "no cgroup found for this process") \
-    XX(UNKNOWN, 10004, "value is unknown on this machine")  \
-    XX(SCHEMA, 10005, "data has a newer or unknown schema") \
-    XX(TOOBIG, 10006, "request can never fit the capacity") \
-    XX(CLOSED, 10007, "object is shut down")                \
-    XX(TIMEDOUT, 10008, "timed out")                        \
-    XX(CANCELED, 10009, "canceled")                         \
-    XX(CORRUPT, 10010, "file is corrupt or not in the expected format")
+#define RAPT_ERRNO_MAP(XX)                                              \
+    XX(PARSE, 10001, "malformed value")                                 \
+    XX(UNIT, 10002, "unknown unit suffix")                              \
+    XX(NOCGROUP, 10003, "no cgroup found for this process")             \
+    XX(UNKNOWN, 10004, "value is unknown on this machine")              \
+    XX(SCHEMA, 10005, "data has a newer or unknown schema")             \
+    XX(TOOBIG, 10006, "request can never fit the capacity")             \
+    XX(CLOSED, 10007, "object is shut down")                            \
+    XX(TIMEDOUT, 10008, "timed out")                                    \
+    XX(CANCELED, 10009, "canceled")                                     \
+    XX(CORRUPT, 10010, "file is corrupt or not in the expected format") \
+    XX(NOTCGROUP, 10011, "not a memory cgroup directory")
 
 enum rapt_error {
 #define RAPT__ERR_ENUM(name, val, msg) RAPT_E##name = -(val),

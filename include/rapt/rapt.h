@@ -15,5 +15,6 @@
 #include "rapt/sched.h"
 #include "rapt/tune.h"
 #include "rapt/report.h"
+#include "rapt/monitor.h"
 
 #endif /* RAPT_RAPT_H */

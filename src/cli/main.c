@@ -10,6 +10,7 @@ static const rapt_cmd *const commands[] = {
     &rapt_cmd_plan,
     &rapt_cmd_history,
     &rapt_cmd_report,
+    &rapt_cmd_monitor,
 };
 
 static void usage(FILE *f)

@@ -126,7 +126,7 @@ void rapt__jw_fixed(rapt__jw *w, double v, int decimals)
     if (!isfinite(v))
         fputs("null", w->f);
     else
-        fprintf(w->f, "%.*f", decimals, v);
+        fprintf(w->f, "%.*f", decimals < 0 ? 0 : decimals > 9 ? 9 : decimals, v);
 }
 
 void rapt__jw_bool(rapt__jw *w, bool v)

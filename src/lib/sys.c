@@ -303,14 +303,19 @@ int rapt_sys_refresh(const rapt_sys_opts *opts, rapt_sys_info *info)
     int rc = rapt__root_open(&root, opts->sysroot);
     if (rc < 0)
         return rc;
+    rapt__sys_refresh_at(&root, info);
+    rapt__root_close(&root);
+    return 0;
+}
+
+void rapt__sys_refresh_at(const rapt__root *root, rapt_sys_info *info)
+{
     /* The cgroup placement, CPU figures, rlimits and SLURM variables do not change under a
      * running process in practice; memory and pressure do. */
     rapt_sys_memory keep = info->mem;
-    rapt__probe_host_memory(&root, info);
-    rapt__probe_memory(&root, info);
+    rapt__probe_host_memory(root, info);
+    rapt__probe_memory(root, info);
     info->mem.slurm = keep.slurm;
-    rapt__probe_psi(&root, info);
-    rapt__root_close(&root);
+    rapt__probe_psi(root, info);
     derive(info);
-    return 0;
 }

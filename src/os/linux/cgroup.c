@@ -600,3 +600,29 @@ void rapt__probe_memory(const rapt__root *r, rapt_sys_info *info)
             rapt__qty_known(&m->cgroup_swap_limit, path, rapt__sat_sub(sw, leaf_l.limit));
     }
 }
+
+/* ---- for the monitor ------------------------------------------------------------------------ */
+
+rapt_cgroup_version rapt__cgroup_locate(const rapt__root *r, const char *ctrl, char *dir, size_t n)
+{
+    /* Called once when a monitor is created, never per sample; mountinfo can be large. */
+    char cg[8192], mi[65536];
+    dir[0] = '\0';
+    if (rapt__slurp(r, "/proc/self/cgroup", cg, sizeof(cg)) < 0 ||
+        rapt__slurp(r, "/proc/self/mountinfo", mi, sizeof(mi)) < 0)
+        return RAPT_CGROUP_NONE;
+    return locate(r, cg, mi, ctrl, dir, n, NULL, NULL);
+}
+
+int rapt__cgroup_mount_point(const rapt__root *r, const char *ctrl, char *point, size_t n)
+{
+    char mi[65536];
+    ssize_t got = rapt__slurp(r, "/proc/self/mountinfo", mi, sizeof(mi));
+    if (got < 0)
+        return (int)got;
+    rapt__cgmount m;
+    int rc = rapt__parse_mountinfo(mi, ctrl, &m);
+    if (rc < 0)
+        return rc == -EINVAL ? -ENOENT : rc;
+    return rapt__strlcpy(point, m.point, n) ? 0 : -ENAMETOOLONG;
+}

@@ -17,6 +17,7 @@ int rapt__root_open(rapt__root *r, const char *sysroot)
     if (!sysroot || !*sysroot)
         sysroot = "/";
     r->dirfd = -1;
+    r->cache = NULL;
     if (!rapt__strlcpy(r->path, sysroot, sizeof(r->path)))
         return -ENAMETOOLONG;
     int fd = open(sysroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -42,32 +43,71 @@ static const char *relative(const char *path)
     return *path ? path : ".";
 }
 
-ssize_t rapt__slurp(const rapt__root *r, const char *path, char *buf, size_t len)
+void rapt__fdcache_init(rapt__fdcache *c)
 {
-    if (len == 0)
-        return -EINVAL;
-    buf[0] = '\0';
-    int fd = openat(r->dirfd, relative(path), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return -errno;
+    c->n = 0;
+}
+
+void rapt__fdcache_close(rapt__fdcache *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        close(c->e[i].fd);
+    c->n = 0;
+}
+
+/* Reads from offset 0 to EOF or a full buffer. pread() rather than read(), so a kept fd is
+ * re-read from the start: a kernel file regenerates its content on a read at offset 0. Kernel
+ * pseudo-files may return less than asked per call; loop until EOF or full. */
+static ssize_t read_whole(int fd, char *buf, size_t len)
+{
     size_t got = 0;
-    /* Kernel pseudo-files may return less than asked per read(); loop until EOF or full. */
     while (got + 1 < len) {
-        ssize_t n = read(fd, buf + got, len - 1 - got);
+        ssize_t n = pread(fd, buf + got, len - 1 - got, (off_t)got);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            int e = errno;
-            close(fd);
-            return -e;
+            return -errno;
         }
         if (n == 0)
             break;
         got += (size_t)n;
     }
-    close(fd);
     buf[got] = '\0';
     return (ssize_t)got;
+}
+
+ssize_t rapt__slurp(const rapt__root *r, const char *path, char *buf, size_t len)
+{
+    if (len == 0)
+        return -EINVAL;
+    buf[0] = '\0';
+    rapt__fdcache *c = r->cache;
+    if (c) {
+        for (size_t i = 0; i < c->n; i++) {
+            if (strcmp(c->e[i].path, path) != 0)
+                continue;
+            ssize_t got = read_whole(c->e[i].fd, buf, len);
+            if (got >= 0)
+                return got;
+            /* The file went away under its fd (a removed cgroup): forget it and open the
+             * path afresh, which reports what is there now. */
+            close(c->e[i].fd);
+            c->e[i] = c->e[--c->n];
+            break;
+        }
+    }
+    int fd = openat(r->dirfd, relative(path), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return -errno;
+    ssize_t got = read_whole(fd, buf, len);
+    if (got >= 0 && c && c->n < RAPT__FDCACHE_MAX && strlen(path) < sizeof(c->e[0].path)) {
+        c->e[c->n].fd = fd;
+        strcpy(c->e[c->n].path, path);
+        c->n++;
+        return got;
+    }
+    close(fd);
+    return got;
 }
 
 bool rapt__exists(const rapt__root *r, const char *path)
