@@ -9,5 +9,9 @@
 #include "rapt/common.h"
 #include "rapt/sys.h"
 #include "rapt/plan.h"
+#include "rapt/gate.h"
+#include "rapt/arena.h"
+#include "rapt/pool.h"
+#include "rapt/objpool.h"
 
 #endif /* RAPT_RAPT_H */

@@ -1,0 +1,1292 @@
+/* pool.c: the memory-aware thread pool (rapt/pool.h).
+ *
+ * Owns the worker threads, the task queues, the task nodes and the futures' link to them. The
+ * shape is libuv's threadpool: one mutex and one condition variable for the queue, an idle count
+ * so a submit signals only when a worker sleeps, and no thread is ever cancelled; unlike libuv
+ * all state lives in the handle, so a program may have many pools.
+ *
+ * Queues. Tasks without a memory estimate and tasks with one sit in separate queues (q[0] and
+ * q[1]), so that while one memory task waits for its bytes the other workers can still find the
+ * best task that needs none. Each queue is a binary heap ordered by the pool's order plus a FIFO
+ * lane for tasks with default keys (priority 0, no deadline): those compare by submission number
+ * only, so a list keeps them in order at O(1), which is what makes tiny default tasks cheap. The
+ * next task is the better of the two heads. Queued tasks with a timeout are also in an expiry
+ * heap, so idle workers can sleep exactly until the next expiry and report it on time.
+ *
+ * Memory admission. A worker that picks a memory task tries the gate without blocking (still
+ * under the pool's lock). If the bytes do not fit, the task becomes the pool's single memory
+ * waiter: its worker sleeps in the gate (as a FIFO waiter, which reserves what it needs) with the
+ * task's timeout as deadline and the task's stop flag as interrupt, and until it is admitted no
+ * worker picks another memory task. At most one worker per pool is parked like this.
+ *
+ * Lock order: pool.mu, then future.mu, then the gate's lock. Nothing here calls a user callback
+ * (task functions, on_done, the log) with pool.mu held, and the gate never calls back into the
+ * pool, so the order cannot invert.
+ *
+ * A task's life: QUEUED -> (MEMWAIT ->) RUNNING -> FINISHING -> recycled, or QUEUED/MEMWAIT ->
+ * FINISHING when it is cancelled, times out or cannot be admitted. FINISHING means its result is
+ * being published (future, on_done) outside the lock; "account" then counts it and recycles the
+ * node, and `active` (tasks submitted and not yet recycled) is what rapt_pool_wait_idle() waits
+ * on, so a caller that waited sees every callback done and every counter final.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "os/os.h"
+#include "rapt/pool.h"
+#include "rapt/sys.h"
+
+#define NPOS      SIZE_MAX
+#define FREE_KEEP 1024 /* spare task nodes kept for reuse */
+#define NO_WORKER UINT32_MAX
+
+enum tstate { T_QUEUED, T_MEMWAIT, T_RUNNING, T_FINISHING };
+
+struct rapt_token {
+    atomic_bool cancelled;
+};
+
+struct rapt_task {
+    rapt_task_fn fn;
+    void *arg;
+    rapt_task_done_fn on_done;
+    void *userdata;
+    rapt_token *token;
+    rapt_future *fut;
+    rapt_pool *pool;
+    int prio;
+    uint64_t id;
+    uint64_t submit_ns;
+    uint64_t deadline; /* absolute, 0 = none */
+    uint64_t expire;   /* absolute, 0 = none */
+    int64_t agekey;    /* submit_ns - prio * aging, for aged priority order */
+    uint64_t mem;
+    bool want_arena;
+    bool held_mem;
+    _Atomic int stop; /* 0, or the code the task should stop with */
+    int state;
+    int status;  /* why it did not run, while FINISHING */
+    size_t qidx; /* index in its queue's heap, NPOS when in the FIFO lane or nowhere */
+    size_t xidx; /* index in the expiry heap, NPOS when not there */
+    uint8_t qclass;
+    bool in_fifo;
+    struct rapt_task *prev, *next; /* FIFO lane, free list, finished chains */
+    rapt__gate_waiter gw;
+    uint64_t start_ns, mem_wait_ns, arena_peak;
+    unsigned worker;
+    rapt_arena *arena;
+};
+
+struct rapt_future {
+    atomic_uint refs; /* the caller's and, until the task is recycled, the pool's */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    unsigned waiters;
+    rapt_task_result res;
+    rapt_pool *pool;
+    rapt_task *task; /* under pool.mu; NULL once the task is recycled */
+};
+
+typedef struct heap {
+    rapt_task **v;
+    size_t n, cap;
+    bool expiry; /* ordered by expire (xidx) instead of the pool order (qidx) */
+} heap;
+
+typedef struct queue {
+    heap h;
+    rapt_task *fh, *ft; /* FIFO lane */
+    size_t nf;
+} queue;
+
+typedef struct wslot {
+    pthread_t th;
+    rapt_task *cur; /* the task this worker holds (MEMWAIT or RUNNING) */
+    bool started, exited, joined;
+} wslot;
+
+struct rapt_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv; /* idle workers */
+    pthread_cond_t idle_cv; /* wait_idle, shutdown and resize wait here */
+    queue q[2];
+    heap xh;
+    rapt_task *free_list;
+    size_t nfree;
+    rapt_task *memwaiter;
+    wslot *w;
+    unsigned nw, capw;
+    unsigned target, alive, idle, wake_pending;
+    unsigned idle_waiters;
+    bool closed, stopping;
+    uint64_t active;
+    uint64_t next_id;
+    rapt_gate *gate;
+    bool own_gate;
+    rapt_pool_order order;
+    uint64_t aging;
+    size_t max_queued;
+    char name[11];
+    size_t stack;
+    rapt_pool_stats st;
+    rapt_log_fn log;
+    void *log_userdata;
+};
+
+/* ---- tokens ---------------------------------------------------------------------------------- */
+
+int rapt_token_create(rapt_token **out)
+{
+    if (!out)
+        return -EINVAL;
+    *out = calloc(1, sizeof(**out));
+    if (!*out)
+        return -ENOMEM;
+    atomic_init(&(*out)->cancelled, false);
+    return 0;
+}
+
+void rapt_token_destroy(rapt_token *t)
+{
+    free(t);
+}
+
+int rapt_token_cancel(rapt_token *t)
+{
+    if (!t)
+        return -EINVAL;
+    atomic_store_explicit(&t->cancelled, true, memory_order_release);
+    return 0;
+}
+
+bool rapt_token_cancelled(const rapt_token *t)
+{
+    return t && atomic_load_explicit(&t->cancelled, memory_order_acquire);
+}
+
+/* ---- ordering -------------------------------------------------------------------------------- */
+
+/* True when a should run before b under the pool's order. Submission ids break every tie, so
+ * the order is total and equal tasks run first come, first served. */
+static bool better(const rapt_pool *p, const rapt_task *a, const rapt_task *b)
+{
+    switch (p->order) {
+    case RAPT_POOL_ORDER_FIFO: break;
+    case RAPT_POOL_ORDER_EDF:
+        if (a->deadline != b->deadline) {
+            if (!a->deadline || !b->deadline)
+                return a->deadline != 0;
+            return a->deadline < b->deadline;
+        }
+        if (a->prio != b->prio)
+            return a->prio > b->prio;
+        break;
+    case RAPT_POOL_ORDER_PRIORITY:
+        if (p->aging) {
+            if (a->agekey != b->agekey)
+                return a->agekey < b->agekey;
+        } else if (a->prio != b->prio) {
+            return a->prio > b->prio;
+        }
+        if (a->deadline != b->deadline) {
+            if (!a->deadline || !b->deadline)
+                return a->deadline != 0;
+            return a->deadline < b->deadline;
+        }
+        break;
+    }
+    return a->id < b->id;
+}
+
+static bool hless(const rapt_pool *p, const heap *h, const rapt_task *a, const rapt_task *b)
+{
+    if (h->expiry)
+        return a->expire != b->expire ? a->expire < b->expire : a->id < b->id;
+    return better(p, a, b);
+}
+
+static void hset(heap *h, size_t i, rapt_task *t)
+{
+    h->v[i] = t;
+    if (h->expiry)
+        t->xidx = i;
+    else
+        t->qidx = i;
+}
+
+static void sift_up(const rapt_pool *p, heap *h, size_t i)
+{
+    rapt_task *t = h->v[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!hless(p, h, t, h->v[parent]))
+            break;
+        hset(h, i, h->v[parent]);
+        i = parent;
+    }
+    hset(h, i, t);
+}
+
+static void sift_down(const rapt_pool *p, heap *h, size_t i)
+{
+    rapt_task *t = h->v[i];
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && hless(p, h, h->v[c + 1], h->v[c]))
+            c++;
+        if (!hless(p, h, h->v[c], t))
+            break;
+        hset(h, i, h->v[c]);
+        i = c;
+    }
+    hset(h, i, t);
+}
+
+static int heap_push(const rapt_pool *p, heap *h, rapt_task *t)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 64;
+        rapt_task **v = realloc(h->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        h->v = v;
+        h->cap = cap;
+    }
+    h->n++;
+    hset(h, h->n - 1, t);
+    sift_up(p, h, h->n - 1);
+    return 0;
+}
+
+static void heap_remove(const rapt_pool *p, heap *h, size_t i)
+{
+    rapt_task *gone = h->v[i];
+    h->n--;
+    if (i != h->n) {
+        /* The last element fills the hole; it may belong above or below it. */
+        rapt_task *moved = h->v[h->n];
+        hset(h, i, moved);
+        sift_up(p, h, i);
+        if (h->v[i] == moved)
+            sift_down(p, h, i);
+    }
+    if (h->expiry)
+        gone->xidx = NPOS;
+    else
+        gone->qidx = NPOS;
+}
+
+/* Heaps hold tasks with non-default keys; the FIFO lane the rest (see the file comment). */
+static bool default_key(const rapt_pool *p, const rapt_task *t)
+{
+    return p->order == RAPT_POOL_ORDER_FIFO || (t->prio == 0 && t->deadline == 0);
+}
+
+static int queue_push(rapt_pool *p, queue *q, rapt_task *t)
+{
+    if (default_key(p, t)) {
+        t->in_fifo = true;
+        t->next = NULL;
+        t->prev = q->ft;
+        if (q->ft)
+            q->ft->next = t;
+        else
+            q->fh = t;
+        q->ft = t;
+        q->nf++;
+        return 0;
+    }
+    t->in_fifo = false;
+    return heap_push(p, &q->h, t);
+}
+
+static rapt_task *queue_head(const rapt_pool *p, const queue *q)
+{
+    rapt_task *a = q->fh, *b = q->h.n ? q->h.v[0] : NULL;
+    if (!a || !b)
+        return a ? a : b;
+    return better(p, a, b) ? a : b;
+}
+
+static void queue_remove(rapt_pool *p, queue *q, rapt_task *t)
+{
+    if (t->in_fifo) {
+        if (t->prev)
+            t->prev->next = t->next;
+        else
+            q->fh = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        else
+            q->ft = t->prev;
+        t->prev = t->next = NULL;
+        t->in_fifo = false;
+        q->nf--;
+    } else {
+        heap_remove(p, &q->h, t->qidx);
+    }
+}
+
+/* Takes a queued task out of every queue it is in. */
+static void unqueue(rapt_pool *p, rapt_task *t)
+{
+    queue_remove(p, &p->q[t->qclass], t);
+    if (t->xidx != NPOS)
+        heap_remove(p, &p->xh, t->xidx);
+    p->st.queued--;
+}
+
+/* ---- completion ------------------------------------------------------------------------------ */
+
+static uint64_t now_ns(void)
+{
+    return rapt__now_ns();
+}
+
+static void fill_result(const rapt_task *t, rapt_task_result *r, bool ran, int status, uint64_t end,
+                        uint64_t run_ns)
+{
+    memset(r, 0, sizeof(*r));
+    r->status = status;
+    r->ran = ran;
+    r->cancel_requested = atomic_load(&t->stop) == RAPT_ECANCELED || rapt_token_cancelled(t->token);
+    r->timed_out = (t->expire && end >= t->expire) || status == RAPT_ETIMEDOUT;
+    r->deadline_missed = t->deadline && end > t->deadline;
+    r->id = t->id;
+    r->arg = t->arg;
+    r->queued_ns = rapt__sat_sub(ran ? t->start_ns : end, t->submit_ns);
+    r->mem_wait_ns = t->mem_wait_ns;
+    r->run_ns = run_ns;
+    r->mem_estimate = t->mem;
+    r->arena_peak = t->arena_peak;
+    r->worker = ran ? t->worker : NO_WORKER;
+}
+
+/* Hands the result to the future and the callback. Runs without pool.mu. */
+static void publish(rapt_task *t, const rapt_task_result *r)
+{
+    rapt_future *f = t->fut;
+    if (f) {
+        pthread_mutex_lock(&f->mu);
+        f->res = *r;
+        f->done = true;
+        if (f->waiters)
+            pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+    }
+    if (t->on_done)
+        t->on_done(r, t->userdata);
+}
+
+static void future_unref(rapt_future *f)
+{
+    if (f && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1) {
+        pthread_mutex_destroy(&f->mu);
+        pthread_cond_destroy(&f->cv);
+        free(f);
+    }
+}
+
+/* Counts a published task and recycles its node. Under pool.mu. */
+static void account(rapt_pool *p, rapt_task *t, const rapt_task_result *r)
+{
+    rapt_pool_stats *s = &p->st;
+    s->completed++;
+    if (r->ran) {
+        if (r->status == 0)
+            s->ok++;
+        else if (r->status == RAPT_ECANCELED)
+            s->cancelled++;
+        else if (r->status == RAPT_ETIMEDOUT)
+            s->timed_out++;
+        else
+            s->failed++;
+        s->queue_ns_total += r->queued_ns;
+        if (r->queued_ns > s->queue_ns_max)
+            s->queue_ns_max = r->queued_ns;
+        s->run_ns_total += r->run_ns;
+        if (r->run_ns > s->run_ns_max)
+            s->run_ns_max = r->run_ns;
+    } else if (r->status == RAPT_ECANCELED) {
+        s->cancelled++;
+    } else if (r->status == RAPT_ETIMEDOUT) {
+        s->timed_out++;
+    } else {
+        s->rejected++;
+    }
+    if (r->deadline_missed)
+        s->deadline_missed++;
+    s->mem_wait_ns_total += r->mem_wait_ns;
+
+    if (t->fut) {
+        t->fut->task = NULL;
+        future_unref(t->fut);
+        t->fut = NULL;
+    }
+    if (p->nfree < FREE_KEEP) {
+        t->next = p->free_list;
+        p->free_list = t;
+        p->nfree++;
+    } else {
+        free(t);
+    }
+    if (--p->active == 0 && p->idle_waiters)
+        pthread_cond_broadcast(&p->idle_cv);
+}
+
+/* Publishes a chain of tasks that end without running (linked by next, each with status set),
+ * then accounts them. Called without pool.mu; returns without it. */
+static void finish_unrun(rapt_pool *p, rapt_task *chain)
+{
+    if (!chain)
+        return;
+    uint64_t end = now_ns();
+    for (rapt_task *t = chain; t; t = t->next) {
+        rapt_task_result r;
+        fill_result(t, &r, false, t->status, end, 0);
+        publish(t, &r);
+    }
+    pthread_mutex_lock(&p->mu);
+    while (chain) {
+        rapt_task *next = chain->next;
+        rapt_task_result r;
+        fill_result(chain, &r, false, chain->status, end, 0);
+        account(p, chain, &r);
+        chain = next;
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void push_unrun(rapt_task **chain, rapt_task *t, int status)
+{
+    t->state = T_FINISHING;
+    t->status = status;
+    t->next = *chain;
+    *chain = t;
+}
+
+/* ---- workers --------------------------------------------------------------------------------- */
+
+/* Why a task must not start now, or 0. */
+static int stop_reason(const rapt_task *t, uint64_t now)
+{
+    int s = atomic_load_explicit(&t->stop, memory_order_acquire);
+    if (s)
+        return s;
+    if (rapt_token_cancelled(t->token))
+        return RAPT_ECANCELED;
+    if (t->expire && now >= t->expire)
+        return RAPT_ETIMEDOUT;
+    return 0;
+}
+
+/* Chooses the next task for a worker, under pool.mu. Returns it in state RUNNING (admitted) or
+ * MEMWAIT (the caller must wait in the gate), or NULL. Tasks that end without running are put
+ * on *dead instead; the function stops as soon as it has any, so the caller publishes them
+ * promptly. */
+static rapt_task *pick(rapt_pool *p, rapt_task **dead)
+{
+    uint64_t now = p->xh.n ? now_ns() : 0;
+    while (p->xh.n && p->xh.v[0]->expire <= now) {
+        rapt_task *t = p->xh.v[0];
+        unqueue(p, t);
+        push_unrun(dead, t, RAPT_ETIMEDOUT);
+    }
+    if (*dead)
+        return NULL;
+    rapt_task *a = queue_head(p, &p->q[0]);
+    rapt_task *b = p->memwaiter ? NULL : queue_head(p, &p->q[1]);
+    rapt_task *t = !a ? b : !b ? a : better(p, a, b) ? a : b;
+    if (!t)
+        return NULL;
+    unqueue(p, t);
+    int why = stop_reason(t, now ? now : (t->expire ? now_ns() : 0));
+    if (why) {
+        push_unrun(dead, t, why);
+        return NULL;
+    }
+    if (t->mem) {
+        int r = rapt__gate_wait(p->gate, &t->gw, 0, t->mem, 1 /* try only */, NULL);
+        if (r == -EAGAIN) {
+            t->state = T_MEMWAIT;
+            p->memwaiter = t;
+            p->st.mem_waiting++;
+            p->st.mem_waits++;
+            return t;
+        }
+        if (r < 0) {
+            push_unrun(dead, t, r);
+            return NULL;
+        }
+        t->held_mem = true;
+    }
+    t->state = T_RUNNING;
+    return t;
+}
+
+/* Wakes one idle worker if there is work it could take and nobody is already being woken. */
+static void wake_one(rapt_pool *p)
+{
+    if (p->idle > p->wake_pending) {
+        p->wake_pending++;
+        pthread_cond_signal(&p->work_cv);
+    }
+}
+
+/* Runs a task picked in state RUNNING. Called with pool.mu held; returns with it held, the task
+ * published but not yet accounted (*r filled). */
+static void run_task(rapt_pool *p, unsigned idx, rapt_task *t, rapt_task_result *r)
+{
+    t->start_ns = now_ns();
+    t->worker = idx;
+    p->st.running++;
+    pthread_mutex_unlock(&p->mu);
+
+    int status = 0;
+    bool ran = false;
+    if (t->want_arena) {
+        rapt_arena_opts ao;
+        rapt_arena_opts_init(&ao);
+        ao.capacity = t->mem;
+        status = rapt_arena_create(&t->arena, &ao);
+    }
+    uint64_t end;
+    if (status == 0) {
+        ran = true;
+        status = t->fn(t, t->arg);
+        end = now_ns();
+    } else {
+        end = now_ns();
+    }
+    if (t->arena) {
+        rapt_arena_stats as;
+        if (rapt_arena_stats_get(t->arena, &as) == 0)
+            t->arena_peak = as.peak_used;
+        rapt_arena_destroy(t->arena);
+        t->arena = NULL;
+    }
+    if (t->held_mem) {
+        rapt_gate_release(p->gate, 0, t->mem);
+        t->held_mem = false;
+    }
+    fill_result(t, r, ran, status, end, ran ? end - t->start_ns : 0);
+    publish(t, r);
+
+    pthread_mutex_lock(&p->mu);
+    p->st.running--;
+    t->state = T_FINISHING;
+}
+
+/* The memory wait of a task picked in state MEMWAIT. Called and returns with pool.mu held.
+ * Returns true when the task was admitted and should run. */
+static bool wait_memory(rapt_pool *p, rapt_task *t, rapt_task **dead)
+{
+    pthread_mutex_unlock(&p->mu);
+    uint64_t t0 = now_ns();
+    int r = rapt__gate_wait(p->gate, &t->gw, 0, t->mem, t->expire, &t->stop);
+    uint64_t t1 = now_ns();
+    pthread_mutex_lock(&p->mu);
+    t->mem_wait_ns = t1 - t0;
+    p->memwaiter = NULL;
+    p->st.mem_waiting--;
+    /* Other memory tasks may be picked again. */
+    if (p->q[1].nf || p->q[1].h.n)
+        wake_one(p);
+    if (r == 0) {
+        int why = stop_reason(t, t1);
+        if (!why) {
+            t->held_mem = true;
+            t->state = T_RUNNING;
+            return true;
+        }
+        /* Admitted and cancelled at the same moment: give the bytes back unused. */
+        rapt_gate_release(p->gate, 0, t->mem);
+        r = why;
+    }
+    push_unrun(dead, t, r);
+    return false;
+}
+
+typedef struct wstart {
+    rapt_pool *p;
+    unsigned idx;
+} wstart;
+
+static void *worker_main(void *arg)
+{
+    wstart *ws = arg;
+    rapt_pool *p = ws->p;
+    unsigned idx = ws->idx;
+    free(ws);
+    char name[16];
+    snprintf(name, sizeof(name), "%s-%u", p->name, idx);
+    rapt__os_thread_name(name);
+
+    pthread_mutex_lock(&p->mu);
+    rapt_task *done = NULL; /* the task this worker ran last, accounted on the next lock */
+    rapt_task_result done_res;
+    for (;;) {
+        if (done) {
+            account(p, done, &done_res);
+            done = NULL;
+        }
+        if (p->stopping || p->alive > p->target)
+            break;
+        rapt_task *dead = NULL;
+        rapt_task *t = pick(p, &dead);
+        if (t && t->state == T_MEMWAIT) {
+            p->w[idx].cur = t;
+            bool go = wait_memory(p, t, &dead);
+            if (!go) {
+                p->w[idx].cur = NULL;
+                t = NULL;
+            }
+        }
+        if (dead) {
+            pthread_mutex_unlock(&p->mu);
+            finish_unrun(p, dead);
+            pthread_mutex_lock(&p->mu);
+            continue;
+        }
+        if (!t) {
+            p->idle++;
+            if (p->xh.n) {
+                uint64_t dl = p->xh.v[0]->expire;
+                struct timespec ts = {.tv_sec = (time_t)(dl / 1000000000ull),
+                                      .tv_nsec = (long)(dl % 1000000000ull)};
+                pthread_cond_timedwait(&p->work_cv, &p->mu, &ts);
+            } else {
+                pthread_cond_wait(&p->work_cv, &p->mu);
+            }
+            p->idle--;
+            if (p->wake_pending)
+                p->wake_pending--;
+            continue;
+        }
+        p->w[idx].cur = t;
+        run_task(p, idx, t, &done_res);
+        p->w[idx].cur = NULL;
+        done = t;
+    }
+    p->alive--;
+    p->w[idx].exited = true;
+    if (p->idle_waiters)
+        pthread_cond_broadcast(&p->idle_cv);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* Starts one worker. Under pool.mu. */
+static int spawn_worker(rapt_pool *p)
+{
+    if (p->nw == p->capw) {
+        unsigned cap = p->capw ? p->capw * 2 : 8;
+        wslot *w = realloc(p->w, cap * sizeof(*w));
+        if (!w)
+            return -ENOMEM;
+        p->w = w;
+        p->capw = cap;
+    }
+    wstart *ws = malloc(sizeof(*ws));
+    if (!ws)
+        return -ENOMEM;
+    ws->p = p;
+    ws->idx = p->nw;
+    wslot *slot = &p->w[p->nw];
+    memset(slot, 0, sizeof(*slot));
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    if (p->stack)
+        pthread_attr_setstacksize(&attr, p->stack);
+    int r = pthread_create(&slot->th, &attr, worker_main, ws);
+    pthread_attr_destroy(&attr);
+    if (r != 0) {
+        free(ws);
+        return -r;
+    }
+    slot->started = true;
+    p->nw++;
+    p->alive++;
+    return 0;
+}
+
+/* Joins workers that have exited. Called without pool.mu. */
+static void join_exited(rapt_pool *p, bool all)
+{
+    for (;;) {
+        pthread_t th;
+        bool found = false;
+        pthread_mutex_lock(&p->mu);
+        for (unsigned i = 0; i < p->nw; i++) {
+            if (p->w[i].started && !p->w[i].joined && (p->w[i].exited || all)) {
+                p->w[i].joined = true;
+                th = p->w[i].th;
+                found = true;
+                break;
+            }
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (!found)
+            return;
+        pthread_join(th, NULL);
+    }
+}
+
+static bool on_worker_thread(const rapt_pool *p)
+{
+    pthread_t self = pthread_self();
+    for (unsigned i = 0; i < p->nw; i++)
+        if (p->w[i].started && !p->w[i].exited && pthread_equal(p->w[i].th, self))
+            return true;
+    return false;
+}
+
+/* ---- creation -------------------------------------------------------------------------------- */
+
+void rapt_pool_opts_init(rapt_pool_opts *o)
+{
+    if (o)
+        memset(o, 0, sizeof(*o));
+}
+
+void rapt_task_opts_init(rapt_task_opts *o)
+{
+    if (o)
+        memset(o, 0, sizeof(*o));
+}
+
+static void plog(rapt_pool *p, rapt_log_level lvl, const char *msg)
+{
+    if (p->log)
+        p->log(p->log_userdata, lvl, msg);
+}
+
+/* Threads and the memory budget a pool gets by default, from the machine's real limits. */
+static int machine_defaults(const rapt_pool_opts *o, unsigned *threads, uint64_t *budget,
+                            uint64_t *max)
+{
+    rapt_sys_info *info = malloc(sizeof(*info));
+    if (!info)
+        return -ENOMEM;
+    rapt_sys_opts so;
+    rapt_sys_opts_init(&so);
+    so.sysroot = o->sysroot;
+    int r = rapt_sys_read(&so, info);
+    if (r == 0) {
+        *threads = info->cpu.effective;
+        if (info->mem.limit == 0) {
+            *budget = RAPT_GATE_UNLIMITED; /* nothing is known to limit us */
+            *max = 0;
+        } else {
+            *budget = info->default_budget;
+            *max = (uint64_t)((double)info->mem.limit * RAPT_SYS_DEFAULT_ETA);
+        }
+    }
+    free(info);
+    return r;
+}
+
+int rapt_pool_create(rapt_pool **out, const rapt_pool_opts *opts)
+{
+    if (!out)
+        return -EINVAL;
+    *out = NULL;
+    rapt_pool_opts defaults;
+    if (!opts) {
+        rapt_pool_opts_init(&defaults);
+        opts = &defaults;
+    }
+    if (opts->order > RAPT_POOL_ORDER_FIFO || opts->threads > 4096)
+        return -EINVAL;
+    unsigned threads = opts->threads;
+    uint64_t budget = opts->mem_budget, max = opts->mem_max;
+    if (threads == 0 || (budget == 0 && !opts->gate)) {
+        unsigned t = 1;
+        uint64_t b = RAPT_GATE_UNLIMITED, m = 0;
+        int r = machine_defaults(opts, &t, &b, &m);
+        if (r < 0)
+            return r;
+        if (threads == 0)
+            threads = t;
+        if (budget == 0) {
+            budget = b;
+            if (max == 0)
+                max = m;
+        }
+    }
+
+    rapt_pool *p = calloc(1, sizeof(*p));
+    if (!p)
+        return -ENOMEM;
+    int r = pthread_mutex_init(&p->mu, NULL);
+    if (r) {
+        free(p);
+        return -r;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->work_cv, &ca);
+    pthread_cond_init(&p->idle_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    p->xh.expiry = true;
+    p->order = opts->order;
+    p->aging = opts->aging_ns;
+    p->max_queued = opts->max_queued;
+    p->stack = opts->stack_size;
+    p->log = opts->log;
+    p->log_userdata = opts->log_userdata;
+    rapt__strlcpy(p->name, opts->name && *opts->name ? opts->name : "rapt-pool", sizeof(p->name));
+    if (opts->gate) {
+        p->gate = opts->gate;
+    } else {
+        rapt_gate_opts go;
+        rapt_gate_opts_init(&go);
+        go.bytes = budget;
+        go.max_bytes = max > budget ? max : 0;
+        r = rapt_gate_create(&p->gate, &go);
+        if (r < 0)
+            goto fail;
+        p->own_gate = true;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->target = threads;
+    for (unsigned i = 0; i < threads && r == 0; i++)
+        r = spawn_worker(p);
+    pthread_mutex_unlock(&p->mu);
+    if (r < 0)
+        goto fail;
+    *out = p;
+    return 0;
+fail:
+    /* Stop what started; nothing was submitted, so there is nothing to drain. */
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+    join_exited(p, true);
+    if (p->own_gate)
+        rapt_gate_destroy(p->gate);
+    free(p->w);
+    pthread_cond_destroy(&p->work_cv);
+    pthread_cond_destroy(&p->idle_cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+    return r;
+}
+
+/* ---- submission ------------------------------------------------------------------------------ */
+
+int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_opts *opts,
+                     rapt_future **out)
+{
+    if (out)
+        *out = NULL;
+    if (!p || !fn)
+        return -EINVAL;
+    static const rapt_task_opts dflt;
+    if (!opts)
+        opts = &dflt;
+    if (opts->arena && opts->mem_estimate == 0)
+        return -EINVAL;
+    if (opts->mem_estimate) {
+        /* Refuse at once what can never be admitted, instead of queueing it to fail later. */
+        rapt_gate_stats gs;
+        rapt_gate_stats_get(p->gate, &gs);
+        if (opts->mem_estimate > gs.max_bytes)
+            return RAPT_ETOOBIG;
+    }
+    rapt_future *f = NULL;
+    if (out) {
+        f = calloc(1, sizeof(*f));
+        if (!f)
+            return -ENOMEM;
+        pthread_mutex_init(&f->mu, NULL);
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&f->cv, &ca);
+        pthread_condattr_destroy(&ca);
+        atomic_init(&f->refs, 2);
+        f->pool = p;
+    }
+    uint64_t now = now_ns();
+    rapt_task *t = NULL;
+
+    pthread_mutex_lock(&p->mu);
+    int err = 0;
+    if (p->closed)
+        err = RAPT_ECLOSED;
+    else if (p->max_queued && p->st.queued >= p->max_queued)
+        err = -EAGAIN;
+    if (!err) {
+        if (p->free_list) {
+            t = p->free_list;
+            p->free_list = t->next;
+            p->nfree--;
+        } else {
+            /* Allocation under the lock happens only until the free list has warmed up. */
+            t = malloc(sizeof(*t));
+            if (!t)
+                err = -ENOMEM;
+        }
+    }
+    if (err) {
+        pthread_mutex_unlock(&p->mu);
+        if (f) {
+            pthread_mutex_destroy(&f->mu);
+            pthread_cond_destroy(&f->cv);
+            free(f);
+        }
+        return err;
+    }
+    memset(t, 0, sizeof(*t));
+    t->fn = fn;
+    t->arg = arg;
+    t->on_done = opts->on_done;
+    t->userdata = opts->userdata;
+    t->token = opts->token;
+    t->fut = f;
+    t->pool = p;
+    t->prio = opts->priority;
+    t->id = ++p->next_id;
+    t->submit_ns = now;
+    t->deadline = opts->deadline_ns ? rapt__sat_add(now, opts->deadline_ns) : 0;
+    t->expire = opts->timeout_ns ? rapt__sat_add(now, opts->timeout_ns) : 0;
+    if (p->aging) {
+        /* Clamp so that absurd priorities or aging steps cannot overflow the key. */
+        int64_t step = p->aging > INT64_MAX ? INT64_MAX : (int64_t)p->aging, off, key;
+        if (__builtin_mul_overflow((int64_t)opts->priority, step, &off))
+            off = opts->priority > 0 ? INT64_MAX : INT64_MIN;
+        if (__builtin_sub_overflow((int64_t)now, off, &key))
+            key = off > 0 ? INT64_MIN : INT64_MAX;
+        t->agekey = key;
+    }
+    t->mem = opts->mem_estimate;
+    t->want_arena = opts->arena;
+    atomic_init(&t->stop, 0);
+    t->state = T_QUEUED;
+    t->qidx = t->xidx = NPOS;
+    t->qclass = t->mem ? 1 : 0;
+    t->worker = NO_WORKER;
+    err = queue_push(p, &p->q[t->qclass], t);
+    if (!err && t->expire)
+        err = heap_push(p, &p->xh, t);
+    if (err) {
+        if (t->qidx != NPOS || t->in_fifo)
+            queue_remove(p, &p->q[t->qclass], t);
+        free(t);
+        pthread_mutex_unlock(&p->mu);
+        if (f) {
+            pthread_mutex_destroy(&f->mu);
+            pthread_cond_destroy(&f->cv);
+            free(f);
+        }
+        return err;
+    }
+    if (f)
+        f->task = t;
+    p->active++;
+    p->st.submitted++;
+    if (++p->st.queued > p->st.peak_queued)
+        p->st.peak_queued = p->st.queued;
+    if (!(t->qclass == 1 && p->memwaiter))
+        wake_one(p);
+    pthread_mutex_unlock(&p->mu);
+    if (out)
+        *out = f;
+    return 0;
+}
+
+/* ---- inside a task --------------------------------------------------------------------------- */
+
+bool rapt_task_should_stop(const rapt_task *t)
+{
+    return t && stop_reason(t, t->expire ? now_ns() : 0) != 0;
+}
+
+int rapt_task_check(const rapt_task *t)
+{
+    if (!t)
+        return -EINVAL;
+    return stop_reason(t, t->expire ? now_ns() : 0);
+}
+
+rapt_arena *rapt_task_arena(rapt_task *t)
+{
+    return t ? t->arena : NULL;
+}
+
+uint64_t rapt_task_id(const rapt_task *t)
+{
+    return t ? t->id : 0;
+}
+
+unsigned rapt_task_worker(const rapt_task *t)
+{
+    return t ? t->worker : NO_WORKER;
+}
+
+/* ---- futures --------------------------------------------------------------------------------- */
+
+/* Ends a task that has not started, with `why`, if it is still queued (and, for a timeout, if
+ * it really expired). Returns 0 when it did, -EALREADY when it had completed, -EBUSY when it is
+ * past the queue (running or waiting for memory; for a cancel the stop flag is then set). */
+static int end_queued(rapt_future *f, int why)
+{
+    pthread_mutex_lock(&f->mu);
+    bool done = f->done;
+    pthread_mutex_unlock(&f->mu);
+    if (done)
+        return -EALREADY;
+    rapt_pool *p = f->pool;
+    pthread_mutex_lock(&p->mu);
+    rapt_task *t = f->task;
+    if (!t || t->state == T_FINISHING) {
+        pthread_mutex_unlock(&p->mu);
+        return -EALREADY;
+    }
+    if (why == RAPT_ECANCELED)
+        atomic_store_explicit(&t->stop, RAPT_ECANCELED, memory_order_release);
+    if (t->state == T_QUEUED && (why == RAPT_ECANCELED || (t->expire && now_ns() >= t->expire))) {
+        unqueue(p, t);
+        rapt_task *chain = NULL;
+        push_unrun(&chain, t, why);
+        pthread_mutex_unlock(&p->mu);
+        finish_unrun(p, chain);
+        return 0;
+    }
+    if (t->state == T_MEMWAIT && why == RAPT_ECANCELED)
+        rapt__gate_kick(p->gate, &t->gw);
+    pthread_mutex_unlock(&p->mu);
+    return -EBUSY;
+}
+
+int rapt_future_cancel(rapt_future *f)
+{
+    if (!f)
+        return -EINVAL;
+    int r = end_queued(f, RAPT_ECANCELED);
+    return r == -EBUSY ? 0 : r;
+}
+
+bool rapt_future_done(rapt_future *f)
+{
+    if (!f)
+        return false;
+    pthread_mutex_lock(&f->mu);
+    bool d = f->done;
+    pthread_mutex_unlock(&f->mu);
+    return d;
+}
+
+/* Waits for f until `deadline` (0 = forever). While the task sits in the queue past its own
+ * timeout, the waiting thread reports the timeout itself instead of waiting for a free worker:
+ * a caller never waits much longer than the task's timeout for a task that has not started. */
+static int future_wait_until(rapt_future *f, uint64_t deadline, rapt_task_result *out)
+{
+    if (!f)
+        return -EINVAL;
+    bool helped = false;
+    pthread_mutex_lock(&f->mu);
+    f->waiters++;
+    while (!f->done) {
+        uint64_t until = deadline;
+        if (!helped) {
+            /* While done is false the node cannot be recycled (publish sets done first, under
+             * f->mu), so reading its fixed expiry here is safe. */
+            uint64_t ex = f->task ? f->task->expire : 0;
+            if (ex && (!until || ex < until))
+                until = ex;
+            if (!ex)
+                helped = true;
+        }
+        int r;
+        if (!until) {
+            r = pthread_cond_wait(&f->cv, &f->mu);
+        } else {
+            struct timespec ts = {.tv_sec = (time_t)(until / 1000000000ull),
+                                  .tv_nsec = (long)(until % 1000000000ull)};
+            r = pthread_cond_timedwait(&f->cv, &f->mu, &ts);
+        }
+        if (r != ETIMEDOUT || f->done)
+            continue;
+        uint64_t now = now_ns();
+        if (deadline && now >= deadline) {
+            f->waiters--;
+            pthread_mutex_unlock(&f->mu);
+            return RAPT_ETIMEDOUT;
+        }
+        if (!helped) {
+            helped = true;
+            pthread_mutex_unlock(&f->mu);
+            end_queued(f, RAPT_ETIMEDOUT); /* a no-op unless it is still queued */
+            pthread_mutex_lock(&f->mu);
+        }
+    }
+    f->waiters--;
+    if (out)
+        *out = f->res;
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+int rapt_future_wait(rapt_future *f, rapt_task_result *out)
+{
+    return future_wait_until(f, 0, out);
+}
+
+int rapt_future_timed_wait(rapt_future *f, uint64_t timeout_ns, rapt_task_result *out)
+{
+    return future_wait_until(f, rapt__sat_add(now_ns(), timeout_ns ? timeout_ns : 1), out);
+}
+
+void rapt_future_release(rapt_future *f)
+{
+    future_unref(f);
+}
+
+/* ---- control --------------------------------------------------------------------------------- */
+
+int rapt_pool_resize(rapt_pool *p, unsigned threads)
+{
+    if (!p || threads == 0 || threads > 4096)
+        return -EINVAL;
+    pthread_mutex_lock(&p->mu);
+    if (p->closed) {
+        pthread_mutex_unlock(&p->mu);
+        return RAPT_ECLOSED;
+    }
+    p->target = threads;
+    int r = 0;
+    while (p->alive < p->target && r == 0)
+        r = spawn_worker(p);
+    if (p->alive > p->target)
+        pthread_cond_broadcast(&p->work_cv); /* idle surplus workers exit now */
+    pthread_mutex_unlock(&p->mu);
+    join_exited(p, false);
+    return r;
+}
+
+int rapt_pool_set_budget(rapt_pool *p, uint64_t bytes)
+{
+    if (!p)
+        return -EINVAL;
+    rapt_gate_budget_sink(p->gate, bytes);
+    return 0;
+}
+
+rapt_gate *rapt_pool_gate(rapt_pool *p)
+{
+    return p ? p->gate : NULL;
+}
+
+int rapt_pool_wait_idle(rapt_pool *p)
+{
+    if (!p)
+        return -EINVAL;
+    pthread_mutex_lock(&p->mu);
+    if (on_worker_thread(p)) {
+        pthread_mutex_unlock(&p->mu);
+        return -EDEADLK;
+    }
+    p->idle_waiters++;
+    while (p->active)
+        pthread_cond_wait(&p->idle_cv, &p->mu);
+    p->idle_waiters--;
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+int rapt_pool_shutdown(rapt_pool *p, rapt_pool_shutdown_mode mode)
+{
+    if (!p || (mode != RAPT_POOL_DRAIN && mode != RAPT_POOL_CANCEL))
+        return -EINVAL;
+    pthread_mutex_lock(&p->mu);
+    if (on_worker_thread(p)) {
+        pthread_mutex_unlock(&p->mu);
+        return -EDEADLK;
+    }
+    p->closed = true;
+    rapt_task *chain = NULL;
+    if (mode == RAPT_POOL_CANCEL) {
+        for (int c = 0; c < 2; c++) {
+            rapt_task *t;
+            while ((t = queue_head(p, &p->q[c])) != NULL) {
+                atomic_store(&t->stop, RAPT_ECANCELED);
+                unqueue(p, t);
+                push_unrun(&chain, t, RAPT_ECANCELED);
+            }
+        }
+        for (unsigned i = 0; i < p->nw; i++) {
+            rapt_task *t = p->w[i].cur;
+            if (!t)
+                continue;
+            atomic_store(&t->stop, RAPT_ECANCELED);
+            if (t->state == T_MEMWAIT)
+                rapt__gate_kick(p->gate, &t->gw);
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    finish_unrun(p, chain);
+    pthread_mutex_lock(&p->mu);
+    p->idle_waiters++;
+    while (p->active)
+        pthread_cond_wait(&p->idle_cv, &p->mu);
+    p->idle_waiters--;
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+void rapt_pool_destroy(rapt_pool *p)
+{
+    if (!p)
+        return;
+    if (rapt_pool_shutdown(p, RAPT_POOL_DRAIN) == -EDEADLK) {
+        plog(p, RAPT_LOG_ERROR, "pool: rapt_pool_destroy called from one of its own tasks");
+        return; /* refusing beats deadlocking; the pool leaks */
+    }
+    pthread_mutex_lock(&p->mu);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->work_cv);
+    pthread_mutex_unlock(&p->mu);
+    join_exited(p, true);
+    while (p->free_list) {
+        rapt_task *t = p->free_list;
+        p->free_list = t->next;
+        free(t);
+    }
+    free(p->q[0].h.v);
+    free(p->q[1].h.v);
+    free(p->xh.v);
+    free(p->w);
+    if (p->own_gate)
+        rapt_gate_destroy(p->gate);
+    pthread_cond_destroy(&p->work_cv);
+    pthread_cond_destroy(&p->idle_cv);
+    pthread_mutex_destroy(&p->mu);
+    free(p);
+}
+
+int rapt_pool_stats_get(rapt_pool *p, rapt_pool_stats *out)
+{
+    if (!p || !out)
+        return -EINVAL;
+    rapt_gate_stats gs;
+    rapt_gate_stats_get(p->gate, &gs);
+    pthread_mutex_lock(&p->mu);
+    *out = p->st;
+    out->threads = p->alive;
+    out->idle = p->idle;
+    pthread_mutex_unlock(&p->mu);
+    out->mem_budget = gs.cap_bytes;
+    out->mem_held = gs.held_bytes;
+    out->mem_peak_held = gs.peak_held_bytes;
+    return 0;
+}
