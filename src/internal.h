@@ -91,6 +91,19 @@ void rapt__jw_done(rapt__jw *w);
 /* Escapes s as a JSON string (with quotes) into f. */
 void rapt__json_escape(FILE *f, const char *s, size_t n);
 
+/* A hint to the CPU inside a spin-wait loop (frees pipeline resources for a sibling
+ * hyperthread); a compiler barrier elsewhere. */
+static inline void rapt__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
 /* ---- gate internals for the thread pool (src/lib/gate.c) -------------------------------------
  * The pool waits for memory on behalf of a task and must be able to stop that wait when the
  * task is cancelled or the pool shuts down. A waiter lives in the caller's memory (the pool

@@ -62,6 +62,19 @@ typedef enum rapt_pool_order {
     RAPT_POOL_ORDER_FIFO = 2      /* submission order */
 } rapt_pool_order;
 
+/* What rapt_pool_submit() does when max_queued tasks are already queued. */
+typedef enum rapt_pool_full {
+    RAPT_POOL_FULL_REJECT = 0,     /* fail with -EAGAIN */
+    RAPT_POOL_FULL_CALLER_RUNS = 1 /* run the task on the submitting thread, now (its memory
+                                      estimate must fit the gate at once, else -EAGAIN). The
+                                      producer is slowed to the pool's pace and no task waits in
+                                      an ever longer queue: libgomp throttles task creation the
+                                      same way, Java calls it CallerRunsPolicy. */
+} rapt_pool_full;
+
+/* rapt_task_result.worker of a task run by its submitter (RAPT_POOL_FULL_CALLER_RUNS). */
+#define RAPT_POOL_CALLER (UINT32_MAX - 1)
+
 typedef struct rapt_pool_opts {
     unsigned threads;      /* workers; 0 = the effective CPUs of this machine */
     rapt_pool_order order; /* default RAPT_POOL_ORDER_PRIORITY */
@@ -79,7 +92,12 @@ typedef struct rapt_pool_opts {
     /* A gate to take estimates from instead of the pool's own (mem_budget and mem_max are then
      * ignored). Borrowed: must outlive the pool. Only its byte dimension is used. */
     rapt_gate *gate;
-    size_t max_queued;   /* 0 = unlimited; else rapt_pool_submit() fails with -EAGAIN when full */
+    size_t max_queued;        /* 0 = unlimited; else the queue is full at this many tasks */
+    rapt_pool_full when_full; /* what a submit to a full queue does (default: -EAGAIN) */
+    /* Skip the per-task clock reads of detached default tasks (a clock read costs 20-30 ns,
+     * as much as such a task's whole dispatch): their queued_ns and run_ns read 0 and they add
+     * nothing to the time totals. Tasks with options are always timed. */
+    bool no_task_timing;
     const char *name;    /* thread name prefix, default "rapt-pool" (copied, 10 bytes used) */
     size_t stack_size;   /* worker stack size; 0 = the system default */
     const char *sysroot; /* where to read the machine's limits for the defaults (tests) */
@@ -115,7 +133,8 @@ typedef struct rapt_task_result {
     uint64_t run_ns;       /* time in the function */
     uint64_t mem_estimate; /* as submitted */
     uint64_t arena_peak;   /* the most its arena held (0 without one) */
-    unsigned worker;       /* index of the worker that ran it; UINT32_MAX if none */
+    unsigned worker;       /* index of the worker that ran it; RAPT_POOL_CALLER if its
+                              submitter ran it; UINT32_MAX if it did not run */
 } rapt_task_result;
 
 /* Called once per task when it completes, on the thread that completed it: the worker that ran
@@ -142,7 +161,12 @@ RAPT_API void rapt_task_opts_init(rapt_task_opts *o);
  * owns (rapt_future_release()); with out NULL the task is detached: it still runs, is counted
  * and calls on_done. Returns 0, -EINVAL (NULL pool or fn, an arena without an estimate),
  * RAPT_ETOOBIG (estimate above the maximum now), RAPT_ECLOSED (shut down), -EAGAIN (max_queued
- * reached) or -ENOMEM. On error nothing was queued and no callback fires. */
+ * reached) or -ENOMEM. On error nothing was queued and no callback fires. With
+ * RAPT_POOL_FULL_CALLER_RUNS and a full queue the task runs before this returns 0.
+ *
+ * Detached tasks with default options (priority 0, no deadline, timeout, token or estimate) are
+ * handed to workers in small batches, so tiny tasks cost little; a task with a higher priority
+ * submitted meanwhile waits at most for the rest of a batch (up to 32 such tasks). */
 RAPT_API int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_opts *opts,
                               rapt_future **out);
 

@@ -30,6 +30,7 @@
  * on, so a caller that waited sees every callback done and every counter final.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +43,8 @@
 #define NPOS      SIZE_MAX
 #define FREE_KEEP 1024 /* spare task nodes kept for reuse */
 #define NO_WORKER UINT32_MAX
+#define BATCH     32   /* plain tasks a worker takes per lock (see pick()) */
+#define SPIN      4000 /* idle polls of `ready` before a worker sleeps */
 
 enum tstate { T_QUEUED, T_MEMWAIT, T_RUNNING, T_FINISHING };
 
@@ -103,9 +106,32 @@ typedef struct queue {
     size_t nf;
 } queue;
 
+/* A plain task (detached, default options: see plain()) travels as this one-cache-line node
+ * instead of a full rapt_task: submitters write one line, workers read one. */
+typedef struct ptask {
+    struct ptask *next;
+    rapt_task_fn fn;
+    void *arg;
+    rapt_task_done_fn on_done;
+    void *userdata;
+    uint64_t id;
+    uint64_t submit_ns;
+} ptask;
+
+/* A batch of plain tasks taken by one worker. It lives on the worker's stack; tasks are
+ * claimed one by one through `next`, by the owner without any lock and by idle workers (under
+ * pool.mu, while the batch is registered in the owner's slot), so a task never waits behind
+ * a long-running neighbour while another worker is idle. */
+typedef struct batchctl {
+    ptask *items[BATCH];
+    unsigned n;
+    atomic_uint next;
+} batchctl;
+
 typedef struct wslot {
     pthread_t th;
-    rapt_task *cur; /* the task this worker holds (MEMWAIT or RUNNING) */
+    rapt_task *cur;  /* the task this worker holds (MEMWAIT or RUNNING) */
+    batchctl *batch; /* its batch of plain tasks, while some may be unclaimed */
     bool started, exited, joined;
 } wslot;
 
@@ -117,14 +143,44 @@ struct rapt_pool {
     heap xh;
     rapt_task *free_list;
     size_t nfree;
+    ptask *pl_head, *pl_tail; /* the plain lane: plain tasks in submission order */
+    size_t npl;
+    unsigned nbatches; /* registered batches, for idle workers looking for work */
     rapt_task *memwaiter;
     wslot *w;
     unsigned nw, capw;
     unsigned target, alive, idle, wake_pending;
     unsigned idle_waiters;
     bool closed, stopping;
-    uint64_t active;
-    uint64_t next_id;
+    /* Tasks submitted and not yet recycled = locked_submitted + inbox_submitted - finished.
+     * Kept as counters owned by one side each (submitters, workers) rather than one shared
+     * atomic, so the hot path does not bounce a cache line between them. */
+    uint64_t locked_submitted, finished;
+    atomic_ullong drained; /* inbox tasks moved to the queue; written under pool.mu */
+    bool no_timing;
+    /* Read without pool.mu: the submission counter, the closed flag and the number of tasks a
+     * worker could take now (spinning workers and the caller-runs check poll it), and the
+     * counters of tasks run by their submitters, which never take the lock. */
+    rapt_pool_full when_full;
+    atomic_bool closed_flag, cancel_all;
+    atomic_size_t ready;
+    atomic_uint nidle; /* mirror of idle for submitters deciding whether to wake anyone */
+    /* The inbox: plain detached tasks (see plain()) are pushed here by submitters without the
+     * pool's lock, a lock-free LIFO that workers move into the FIFO lane in one exchange. */
+    _Alignas(64) _Atomic(ptask *) inbox;
+    /* Used plain-task nodes come back through `returned` (workers push chains) and are reused
+     * by submitters from `pcache`, which one submitter at a time owns (pc_busy is a try-lock;
+     * a submitter that finds it taken allocates). ncached bounds what is kept. */
+    _Alignas(64) _Atomic(ptask *) returned;
+    atomic_size_t ncached;
+    _Alignas(64) atomic_flag pc_busy;
+    ptask *pcache;
+    unsigned pc_pops;
+    /* Written by submitters only (their own cache line). */
+    _Alignas(64) atomic_ullong next_id;
+    atomic_ullong inbox_submitted;
+    atomic_ullong inl_done, inl_ok, inl_failed, inl_cancelled, inl_timed_out, inl_run_ns;
+    char pad_[64];
     rapt_gate *gate;
     bool own_gate;
     rapt_pool_order order;
@@ -333,6 +389,16 @@ static void queue_remove(rapt_pool *p, queue *q, rapt_task *t)
     }
 }
 
+/* Publishes how many tasks a worker could take now (memory tasks do not count while one of
+ * them waits for memory). Under pool.mu, after every change to the queues or the waiter. */
+static void sync_ready(rapt_pool *p)
+{
+    size_t n = p->q[0].nf + p->q[0].h.n + p->npl + p->nbatches;
+    if (!p->memwaiter)
+        n += p->q[1].nf + p->q[1].h.n;
+    atomic_store_explicit(&p->ready, n, memory_order_relaxed);
+}
+
 /* Takes a queued task out of every queue it is in. */
 static void unqueue(rapt_pool *p, rapt_task *t)
 {
@@ -340,6 +406,7 @@ static void unqueue(rapt_pool *p, rapt_task *t)
     if (t->xidx != NPOS)
         heap_remove(p, &p->xh, t->xidx);
     p->st.queued--;
+    sync_ready(p);
 }
 
 /* ---- completion ------------------------------------------------------------------------------ */
@@ -393,8 +460,15 @@ static void future_unref(rapt_future *f)
     }
 }
 
+/* Tasks submitted and not yet recycled. Under pool.mu. */
+static uint64_t outstanding(const rapt_pool *p)
+{
+    return p->locked_submitted + atomic_load(&p->inbox_submitted) - p->finished;
+}
+
 /* Counts a published task and recycles its node. Under pool.mu. */
-static void account(rapt_pool *p, rapt_task *t, const rapt_task_result *r)
+/* Adds one completed task to the counters. Under pool.mu. */
+static void tally(rapt_pool *p, const rapt_task_result *r)
 {
     rapt_pool_stats *s = &p->st;
     s->completed++;
@@ -423,7 +497,11 @@ static void account(rapt_pool *p, rapt_task *t, const rapt_task_result *r)
     if (r->deadline_missed)
         s->deadline_missed++;
     s->mem_wait_ns_total += r->mem_wait_ns;
+}
 
+static void account(rapt_pool *p, rapt_task *t, const rapt_task_result *r)
+{
+    tally(p, r);
     if (t->fut) {
         t->fut->task = NULL;
         future_unref(t->fut);
@@ -436,7 +514,8 @@ static void account(rapt_pool *p, rapt_task *t, const rapt_task_result *r)
     } else {
         free(t);
     }
-    if (--p->active == 0 && p->idle_waiters)
+    p->finished++;
+    if (p->idle_waiters && !outstanding(p))
         pthread_cond_broadcast(&p->idle_cv);
 }
 
@@ -486,12 +565,55 @@ static int stop_reason(const rapt_task *t, uint64_t now)
     return 0;
 }
 
-/* Chooses the next task for a worker, under pool.mu. Returns it in state RUNNING (admitted) or
- * MEMWAIT (the caller must wait in the gate), or NULL. Tasks that end without running are put
- * on *dead instead; the function stops as soon as it has any, so the caller publishes them
+/* Chooses the next tasks for a worker, under pool.mu. Returns how many it put in batch[]: one
+ * task in state RUNNING (admitted) or MEMWAIT (the caller must wait in the gate), or up to
+ * BATCH plain tasks in submission order, or 0. Batching happens only while no task of another
+ * kind is queued, so it never reorders anything. Tasks that end without running are put on
+ * *dead instead; the function stops as soon as it has any, so the caller publishes them
  * promptly. */
-static rapt_task *pick(rapt_pool *p, rapt_task **dead)
+/* Moves the inbox to the end of the plain lane, oldest first. Under pool.mu. */
+static void drain_inbox(rapt_pool *p)
 {
+    if (!atomic_load_explicit(&p->inbox, memory_order_relaxed))
+        return;
+    ptask *l = atomic_exchange_explicit(&p->inbox, NULL, memory_order_acquire);
+    ptask *rev = NULL, *last = l;
+    size_t n = 0;
+    while (l) {
+        ptask *next = l->next;
+        l->next = rev;
+        rev = l;
+        l = next;
+        n++;
+    }
+    if (p->pl_tail)
+        p->pl_tail->next = rev;
+    else
+        p->pl_head = rev;
+    p->pl_tail = last;
+    p->npl += n;
+    atomic_store_explicit(&p->drained, atomic_load(&p->drained) + n, memory_order_relaxed);
+    p->st.queued += n;
+    if (p->st.queued > p->st.peak_queued)
+        p->st.peak_queued = p->st.queued;
+    sync_ready(p);
+}
+
+/* Whether the plain task x should run before the full task t: x has default keys. */
+static bool plain_first(const rapt_pool *p, const ptask *x, const rapt_task *t)
+{
+    rapt_task k;
+    k.prio = 0;
+    k.deadline = 0;
+    k.agekey = (int64_t)x->submit_ns;
+    k.id = x->id;
+    return better(p, &k, t);
+}
+
+static unsigned pick(rapt_pool *p, rapt_task **dead, rapt_task **batch, batchctl *pb)
+{
+    drain_inbox(p);
+    pb->n = 0;
     uint64_t now = p->xh.n ? now_ns() : 0;
     while (p->xh.n && p->xh.v[0]->expire <= now) {
         rapt_task *t = p->xh.v[0];
@@ -499,35 +621,56 @@ static rapt_task *pick(rapt_pool *p, rapt_task **dead)
         push_unrun(dead, t, RAPT_ETIMEDOUT);
     }
     if (*dead)
-        return NULL;
+        return 0;
     rapt_task *a = queue_head(p, &p->q[0]);
     rapt_task *b = p->memwaiter ? NULL : queue_head(p, &p->q[1]);
     rapt_task *t = !a ? b : !b ? a : better(p, a, b) ? a : b;
+    if (p->pl_head && (!t || plain_first(p, p->pl_head, t))) {
+        /* A batch of plain tasks, as long as each is still the best choice. Take a fair share
+         * only, so the other workers find work too. */
+        size_t share = p->npl / (p->alive ? p->alive : 1);
+        unsigned want = share < 1 ? 1 : share > BATCH ? BATCH : (unsigned)share;
+        while (pb->n < want && p->pl_head && (!t || plain_first(p, p->pl_head, t))) {
+            ptask *x = p->pl_head;
+            p->pl_head = x->next;
+            if (!p->pl_head)
+                p->pl_tail = NULL;
+            p->npl--;
+            p->st.queued--;
+            pb->items[pb->n++] = x;
+        }
+        atomic_store_explicit(&pb->next, 0, memory_order_relaxed);
+        sync_ready(p);
+        return 0;
+    }
     if (!t)
-        return NULL;
+        return 0;
     unqueue(p, t);
     int why = stop_reason(t, now ? now : (t->expire ? now_ns() : 0));
     if (why) {
         push_unrun(dead, t, why);
-        return NULL;
+        return 0;
     }
     if (t->mem) {
         int r = rapt__gate_wait(p->gate, &t->gw, 0, t->mem, 1 /* try only */, NULL);
         if (r == -EAGAIN) {
             t->state = T_MEMWAIT;
             p->memwaiter = t;
+            sync_ready(p);
             p->st.mem_waiting++;
             p->st.mem_waits++;
-            return t;
+            batch[0] = t;
+            return 1;
         }
         if (r < 0) {
             push_unrun(dead, t, r);
-            return NULL;
+            return 0;
         }
         t->held_mem = true;
     }
     t->state = T_RUNNING;
-    return t;
+    batch[0] = t;
+    return 1;
 }
 
 /* Wakes one idle worker if there is work it could take and nobody is already being woken. */
@@ -539,31 +682,32 @@ static void wake_one(rapt_pool *p)
     }
 }
 
-/* Runs a task picked in state RUNNING. Called with pool.mu held; returns with it held, the task
- * published but not yet accounted (*r filled). */
-static void run_task(rapt_pool *p, unsigned idx, rapt_task *t, rapt_task_result *r)
+/* Runs one task of a batch (or a caller-run task) and publishes its result into *res. Called
+ * without pool.mu. `clock` is the start time; returns the end time. */
+static uint64_t run_one(rapt_pool *p, rapt_task *t, unsigned worker, uint64_t clock, bool batched,
+                        rapt_task_result *res)
 {
-    t->start_ns = now_ns();
-    t->worker = idx;
-    p->st.running++;
-    pthread_mutex_unlock(&p->mu);
-
+    t->start_ns = clock;
+    t->worker = worker;
     int status = 0;
     bool ran = false;
-    if (t->want_arena) {
-        rapt_arena_opts ao;
-        rapt_arena_opts_init(&ao);
-        ao.capacity = t->mem;
-        status = rapt_arena_create(&t->arena, &ao);
-    }
-    uint64_t end;
-    if (status == 0) {
-        ran = true;
-        status = t->fn(t, t->arg);
-        end = now_ns();
+    if (batched && atomic_load_explicit(&p->cancel_all, memory_order_acquire)) {
+        /* A cancelling shutdown came while this batch was being worked through. */
+        atomic_store(&t->stop, RAPT_ECANCELED);
+        status = RAPT_ECANCELED;
     } else {
-        end = now_ns();
+        if (t->want_arena) {
+            rapt_arena_opts ao;
+            rapt_arena_opts_init(&ao);
+            ao.capacity = t->mem;
+            status = rapt_arena_create(&t->arena, &ao);
+        }
+        if (status == 0) {
+            ran = true;
+            status = t->fn(t, t->arg);
+        }
     }
+    uint64_t end = clock ? now_ns() : 0;
     if (t->arena) {
         rapt_arena_stats as;
         if (rapt_arena_stats_get(t->arena, &as) == 0)
@@ -575,12 +719,171 @@ static void run_task(rapt_pool *p, unsigned idx, rapt_task *t, rapt_task_result 
         rapt_gate_release(p->gate, 0, t->mem);
         t->held_mem = false;
     }
-    fill_result(t, r, ran, status, end, ran ? end - t->start_ns : 0);
-    publish(t, r);
+    fill_result(t, res, ran, status, end, ran ? end - t->start_ns : 0);
+    publish(t, res);
+    return end;
+}
 
+/* Runs n tasks picked in state RUNNING, one after the other. Called with pool.mu held; returns
+ * with it held, every task published but not yet accounted (res[] filled). */
+static void run_batch(rapt_pool *p, unsigned idx, rapt_task **batch, unsigned n,
+                      rapt_task_result *res)
+{
+    p->st.running += n;
+    pthread_mutex_unlock(&p->mu);
+    /* One clock read per task: a task starts when the previous one ends. Batches of plain tasks
+     * go without any when the pool was created with no_task_timing (clock 0 = untimed). */
+    uint64_t clock = (n > 1 && p->no_timing) ? 0 : now_ns();
+    for (unsigned i = 0; i < n; i++)
+        clock = run_one(p, batch[i], idx, clock, n > 1, &res[i]);
     pthread_mutex_lock(&p->mu);
-    p->st.running--;
-    t->state = T_FINISHING;
+    p->st.running -= n;
+    for (unsigned i = 0; i < n; i++)
+        batch[i]->state = T_FINISHING;
+}
+
+#define CACHE_MAX 4096 /* plain-task nodes kept for reuse */
+
+/* Runs one plain task with the worker's scratch context (only the fields a plain task can
+ * have are set) and publishes its result. Without pool.mu. Returns the end time (0 when
+ * untimed). */
+static uint64_t run_plain(rapt_pool *p, rapt_task *ctx, const ptask *x, unsigned worker,
+                          uint64_t clock, rapt_task_result *res)
+{
+    ctx->fn = x->fn;
+    ctx->arg = x->arg;
+    ctx->id = x->id;
+    ctx->submit_ns = x->submit_ns;
+    ctx->start_ns = clock;
+    ctx->worker = worker;
+    int status;
+    bool ran = false;
+    if (atomic_load_explicit(&p->cancel_all, memory_order_acquire)) {
+        /* A cancelling shutdown came while this task was already taken. */
+        atomic_store_explicit(&ctx->stop, RAPT_ECANCELED, memory_order_relaxed);
+        status = RAPT_ECANCELED;
+    } else {
+        ran = true;
+        status = x->fn(ctx, x->arg);
+    }
+    uint64_t end = clock ? now_ns() : 0;
+    fill_result(ctx, res, ran, status, end, ran ? end - clock : 0);
+    atomic_store_explicit(&ctx->stop, 0, memory_order_relaxed);
+    if (x->on_done)
+        x->on_done(res, x->userdata);
+    return end;
+}
+
+/* Hands used plain-task nodes back for reuse (one compare-and-swap for the chain), or frees
+ * them when enough are kept already. Without pool.mu. */
+static void return_nodes(rapt_pool *p, ptask **nodes, unsigned k)
+{
+    if (k == 0)
+        return;
+    if (atomic_load_explicit(&p->ncached, memory_order_relaxed) > CACHE_MAX) {
+        for (unsigned i = 0; i < k; i++)
+            free(nodes[i]);
+        return;
+    }
+    for (unsigned i = 0; i + 1 < k; i++)
+        nodes[i]->next = nodes[i + 1];
+    ptask *head = atomic_load_explicit(&p->returned, memory_order_relaxed);
+    do {
+        nodes[k - 1]->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&p->returned, &head, nodes[0],
+                                                    memory_order_release, memory_order_relaxed));
+    atomic_fetch_add_explicit(&p->ncached, k, memory_order_relaxed);
+}
+
+/* Claims and runs tasks of batch b until none is left unclaimed. Without pool.mu. Returns how
+ * many this thread ran (their results in res[], their nodes given back). */
+static unsigned run_claims(rapt_pool *p, batchctl *b, rapt_task *ctx, unsigned worker,
+                           rapt_task_result *res)
+{
+    ptask *mine[BATCH];
+    unsigned k = 0;
+    uint64_t clock = p->no_timing ? 0 : now_ns();
+    for (;;) {
+        unsigned i = atomic_fetch_add_explicit(&b->next, 1, memory_order_relaxed);
+        if (i >= b->n)
+            break;
+        mine[k] = b->items[i];
+        clock = run_plain(p, ctx, mine[k], worker, clock, &res[k]);
+        k++;
+    }
+    return_nodes(p, mine, k);
+    return k;
+}
+
+/* Counts k plain tasks this worker ran. Under pool.mu. */
+static void account_plain(rapt_pool *p, const rapt_task_result *res, unsigned k)
+{
+    for (unsigned i = 0; i < k; i++)
+        tally(p, &res[i]);
+    p->st.running -= k;
+    p->finished += k;
+    if (p->idle_waiters && !outstanding(p))
+        pthread_cond_broadcast(&p->idle_cv);
+}
+
+/* An idle worker takes one unclaimed task from another worker's batch, so no task waits
+ * behind a slow one while a worker has nothing to do. Under pool.mu; returns with it, true
+ * when it ran one. */
+static bool steal(rapt_pool *p, unsigned idx, rapt_task *ctx)
+{
+    for (unsigned i = 0; i < p->nw; i++) {
+        batchctl *b = p->w[i].batch;
+        if (i == idx || !b || atomic_load_explicit(&b->next, memory_order_relaxed) >= b->n)
+            continue;
+        unsigned j = atomic_fetch_add_explicit(&b->next, 1, memory_order_relaxed);
+        if (j >= b->n)
+            continue;
+        ptask *x = b->items[j]; /* read under pool.mu: the owner cannot unregister b now */
+        pthread_mutex_unlock(&p->mu);
+        rapt_task_result r;
+        run_plain(p, ctx, x, idx, p->no_timing ? 0 : now_ns(), &r);
+        return_nodes(p, &x, 1);
+        pthread_mutex_lock(&p->mu);
+        account_plain(p, &r, 1);
+        return true;
+    }
+    return false;
+}
+
+/* Ends every task of the plain lane as cancelled. Called with pool.mu; returns with it. */
+static void cancel_plain_lane(rapt_pool *p)
+{
+    ptask *l = p->pl_head;
+    size_t n = p->npl;
+    p->pl_head = p->pl_tail = NULL;
+    p->npl = 0;
+    p->st.queued -= n;
+    sync_ready(p);
+    if (!l)
+        return;
+    pthread_mutex_unlock(&p->mu);
+    rapt_task ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.pool = p;
+    atomic_init(&ctx.stop, RAPT_ECANCELED);
+    uint64_t end = now_ns();
+    rapt_task_result r;
+    while (l) {
+        ptask *next = l->next;
+        ctx.arg = l->arg;
+        ctx.id = l->id;
+        ctx.submit_ns = l->submit_ns;
+        fill_result(&ctx, &r, false, RAPT_ECANCELED, end, 0);
+        if (l->on_done)
+            l->on_done(&r, l->userdata);
+        free(l);
+        pthread_mutex_lock(&p->mu);
+        p->st.running++; /* account_plain() counts it off again */
+        account_plain(p, &r, 1);
+        pthread_mutex_unlock(&p->mu);
+        l = next;
+    }
+    pthread_mutex_lock(&p->mu);
 }
 
 /* The memory wait of a task picked in state MEMWAIT. Called and returns with pool.mu held.
@@ -594,6 +897,7 @@ static bool wait_memory(rapt_pool *p, rapt_task *t, rapt_task **dead)
     pthread_mutex_lock(&p->mu);
     t->mem_wait_ns = t1 - t0;
     p->memwaiter = NULL;
+    sync_ready(p);
     p->st.mem_waiting--;
     /* Other memory tasks may be picked again. */
     if (p->q[1].nf || p->q[1].h.n)
@@ -629,23 +933,54 @@ static void *worker_main(void *arg)
     rapt__os_thread_name(name);
 
     pthread_mutex_lock(&p->mu);
-    rapt_task *done = NULL; /* the task this worker ran last, accounted on the next lock */
-    rapt_task_result done_res;
+    /* The tasks this worker ran last, accounted on the next turn under the same lock that picks
+     * the next ones: one lock round trip per batch. */
+    rapt_task *batch[BATCH];
+    rapt_task_result res[BATCH];
+    unsigned ndone = 0, nplain = 0;
+    batchctl pb;
+    rapt_task ctx; /* the scratch context plain tasks run with */
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.pool = p;
+    ctx.qidx = ctx.xidx = NPOS;
+    atomic_init(&ctx.stop, 0);
     for (;;) {
-        if (done) {
-            account(p, done, &done_res);
-            done = NULL;
-        }
+        for (unsigned i = 0; i < ndone; i++)
+            account(p, batch[i], &res[i]);
+        ndone = 0;
+        if (nplain)
+            account_plain(p, res, nplain);
+        nplain = 0;
         if (p->stopping || p->alive > p->target)
             break;
         rapt_task *dead = NULL;
-        rapt_task *t = pick(p, &dead);
-        if (t && t->state == T_MEMWAIT) {
-            p->w[idx].cur = t;
-            bool go = wait_memory(p, t, &dead);
-            if (!go) {
+        unsigned n = pick(p, &dead, batch, &pb);
+        if (pb.n) {
+            /* Register the batch so idle workers can take from it, and wake one if a task
+             * would otherwise wait behind its neighbours. */
+            p->st.running += pb.n;
+            bool shared = pb.n > 1;
+            if (shared) {
+                p->w[idx].batch = &pb;
+                p->nbatches++;
+                sync_ready(p);
+                wake_one(p);
+            }
+            pthread_mutex_unlock(&p->mu);
+            nplain = run_claims(p, &pb, &ctx, idx, res);
+            pthread_mutex_lock(&p->mu);
+            if (shared) {
+                p->w[idx].batch = NULL;
+                p->nbatches--;
+                sync_ready(p);
+            }
+            continue;
+        }
+        if (n == 1 && batch[0]->state == T_MEMWAIT) {
+            p->w[idx].cur = batch[0];
+            if (!wait_memory(p, batch[0], &dead)) {
                 p->w[idx].cur = NULL;
-                t = NULL;
+                n = 0;
             }
         }
         if (dead) {
@@ -654,25 +989,50 @@ static void *worker_main(void *arg)
             pthread_mutex_lock(&p->mu);
             continue;
         }
-        if (!t) {
+        if (n == 0) {
+            if (p->nbatches && steal(p, idx, &ctx))
+                continue;
+            if (!p->xh.n && !p->stopping) {
+                /* Poll for a moment before sleeping: when tasks are tiny the next one usually
+                 * comes within microseconds, and a futex sleep and wake-up cost more. */
+                pthread_mutex_unlock(&p->mu);
+                bool work = false;
+                for (int i = 0; i < SPIN && !work; i++) {
+                    rapt__cpu_relax();
+                    work = atomic_load_explicit(&p->ready, memory_order_relaxed) != 0 ||
+                           atomic_load_explicit(&p->inbox, memory_order_relaxed) != NULL;
+                    if ((i & 255) == 255)
+                        sched_yield();
+                }
+                pthread_mutex_lock(&p->mu);
+                if (work)
+                    continue;
+            }
+            if (p->stopping || p->alive > p->target)
+                continue;
             p->idle++;
+            atomic_store(&p->nidle, p->idle);
             if (p->xh.n) {
                 uint64_t dl = p->xh.v[0]->expire;
                 struct timespec ts = {.tv_sec = (time_t)(dl / 1000000000ull),
                                       .tv_nsec = (long)(dl % 1000000000ull)};
                 pthread_cond_timedwait(&p->work_cv, &p->mu, &ts);
-            } else {
+            } else if (!atomic_load(&p->ready) && !atomic_load(&p->inbox)) {
+                /* nidle was stored (seq_cst) before this check of the inbox, and a submitter
+                 * pushes before it reads nidle, so either we see its task here or it sees us
+                 * idle and signals under the lock, which it cannot take before we sleep. */
                 pthread_cond_wait(&p->work_cv, &p->mu);
             }
             p->idle--;
+            atomic_store(&p->nidle, p->idle);
             if (p->wake_pending)
                 p->wake_pending--;
             continue;
         }
-        p->w[idx].cur = t;
-        run_task(p, idx, t, &done_res);
+        p->w[idx].cur = n == 1 ? batch[0] : NULL;
+        run_batch(p, idx, batch, n, res);
         p->w[idx].cur = NULL;
-        done = t;
+        ndone = n;
     }
     p->alive--;
     p->w[idx].exited = true;
@@ -802,7 +1162,8 @@ int rapt_pool_create(rapt_pool **out, const rapt_pool_opts *opts)
         rapt_pool_opts_init(&defaults);
         opts = &defaults;
     }
-    if (opts->order > RAPT_POOL_ORDER_FIFO || opts->threads > 4096)
+    if (opts->order > RAPT_POOL_ORDER_FIFO || opts->threads > 4096 ||
+        opts->when_full > RAPT_POOL_FULL_CALLER_RUNS)
         return -EINVAL;
     unsigned threads = opts->threads;
     uint64_t budget = opts->mem_budget, max = opts->mem_max;
@@ -839,6 +1200,8 @@ int rapt_pool_create(rapt_pool **out, const rapt_pool_opts *opts)
     p->order = opts->order;
     p->aging = opts->aging_ns;
     p->max_queued = opts->max_queued;
+    p->when_full = opts->when_full;
+    p->no_timing = opts->no_task_timing;
     p->stack = opts->stack_size;
     p->log = opts->log;
     p->log_userdata = opts->log_userdata;
@@ -883,6 +1246,140 @@ fail:
 
 /* ---- submission ------------------------------------------------------------------------------ */
 
+static rapt_future *future_new(rapt_pool *p, unsigned refs)
+{
+    rapt_future *f = calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    pthread_mutex_init(&f->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&f->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    atomic_init(&f->refs, refs);
+    f->pool = p;
+    return f;
+}
+
+/* RAPT_POOL_FULL_CALLER_RUNS: runs the task on the submitting thread without queueing it and
+ * without the pool's lock (its counters are the inl_* atomics). Returns -EAGAIN when its
+ * estimate does not fit the gate now. */
+static int run_here(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_opts *opts,
+                    rapt_future **out)
+{
+    rapt_task t;
+    memset(&t, 0, sizeof(t));
+    if (opts->mem_estimate) {
+        int r = rapt_gate_try_acquire(p->gate, 0, opts->mem_estimate);
+        if (r < 0)
+            return r;
+        t.held_mem = true;
+    }
+    rapt_future *f = NULL;
+    if (out) {
+        f = future_new(p, 1); /* only the caller's reference: nothing queues it */
+        if (!f) {
+            if (t.held_mem)
+                rapt_gate_release(p->gate, 0, opts->mem_estimate);
+            return -ENOMEM;
+        }
+    }
+    bool untimed = p->no_timing && !opts->deadline_ns && !opts->timeout_ns && !out;
+    uint64_t now = untimed ? 0 : now_ns();
+    t.fn = fn;
+    t.arg = arg;
+    t.on_done = opts->on_done;
+    t.userdata = opts->userdata;
+    t.token = opts->token;
+    t.fut = f;
+    t.pool = p;
+    t.prio = opts->priority;
+    t.id = atomic_fetch_add_explicit(&p->next_id, 1, memory_order_relaxed) + 1;
+    t.submit_ns = now;
+    t.deadline = opts->deadline_ns ? rapt__sat_add(now, opts->deadline_ns) : 0;
+    t.expire = opts->timeout_ns ? rapt__sat_add(now, opts->timeout_ns) : 0;
+    t.mem = opts->mem_estimate;
+    t.want_arena = opts->arena;
+    atomic_init(&t.stop, 0);
+    t.state = T_RUNNING;
+    t.qidx = t.xidx = NPOS;
+    rapt_task_result r;
+    if (rapt_token_cancelled(t.token)) {
+        fill_result(&t, &r, false, RAPT_ECANCELED, now, 0);
+        publish(&t, &r);
+    } else {
+        run_one(p, &t, RAPT_POOL_CALLER, now, false, &r);
+    }
+    if (r.status == 0 && r.ran)
+        atomic_fetch_add_explicit(&p->inl_ok, 1, memory_order_relaxed);
+    else if (r.status == RAPT_ECANCELED)
+        atomic_fetch_add_explicit(&p->inl_cancelled, 1, memory_order_relaxed);
+    else if (r.status == RAPT_ETIMEDOUT)
+        atomic_fetch_add_explicit(&p->inl_timed_out, 1, memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&p->inl_failed, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->inl_run_ns, r.run_ns, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->inl_done, 1, memory_order_release);
+    if (out)
+        *out = f;
+    return 0;
+}
+
+/* About how many tasks wait: the queue plus what is still in the inbox. Read without the lock,
+ * so only good for the throttles (max_queued), which tolerate being off by a few. */
+static uint64_t queued_hint(rapt_pool *p)
+{
+    return atomic_load_explicit(&p->ready, memory_order_relaxed) +
+           rapt__sat_sub(atomic_load_explicit(&p->inbox_submitted, memory_order_relaxed),
+                         atomic_load_explicit(&p->drained, memory_order_relaxed));
+}
+
+/* The lock-free path for plain tasks: a recycled one-line node, one compare-and-swap, and a
+ * wake-up only when a worker sleeps. */
+static int submit_plain(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_opts *opts)
+{
+    ptask *x = NULL;
+    if (!atomic_flag_test_and_set_explicit(&p->pc_busy, memory_order_acquire)) {
+        if (!p->pcache)
+            p->pcache = atomic_exchange_explicit(&p->returned, NULL, memory_order_acquire);
+        if (p->pcache) {
+            x = p->pcache;
+            p->pcache = x->next;
+            /* Counted down 64 at a time, to keep the shared counter off the hot path. */
+            if (++p->pc_pops == 64) {
+                atomic_fetch_sub_explicit(&p->ncached, 64, memory_order_relaxed);
+                p->pc_pops = 0;
+            }
+        }
+        atomic_flag_clear_explicit(&p->pc_busy, memory_order_release);
+    }
+    if (!x) {
+        x = malloc(sizeof(*x));
+        if (!x)
+            return -ENOMEM;
+    }
+    x->fn = fn;
+    x->arg = arg;
+    x->on_done = opts->on_done;
+    x->userdata = opts->userdata;
+    x->id = atomic_fetch_add_explicit(&p->next_id, 1, memory_order_relaxed) + 1;
+    x->submit_ns = p->no_timing ? 0 : now_ns();
+    /* Counted before it is pushed, so a waiter never sees the pool idle with it in flight. */
+    atomic_fetch_add(&p->inbox_submitted, 1);
+    ptask *head = atomic_load_explicit(&p->inbox, memory_order_relaxed);
+    do {
+        x->next = head;
+    } while (!atomic_compare_exchange_weak_explicit(&p->inbox, &head, x, memory_order_release,
+                                                    memory_order_relaxed));
+    if (atomic_load(&p->nidle)) {
+        pthread_mutex_lock(&p->mu);
+        wake_one(p);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return 0;
+}
+
 int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_opts *opts,
                      rapt_future **out)
 {
@@ -902,19 +1399,23 @@ int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_o
         if (opts->mem_estimate > gs.max_bytes)
             return RAPT_ETOOBIG;
     }
+    if (p->when_full == RAPT_POOL_FULL_CALLER_RUNS && p->max_queued &&
+        queued_hint(p) >= p->max_queued &&
+        !atomic_load_explicit(&p->closed_flag, memory_order_acquire)) {
+        int r = run_here(p, fn, arg, opts, out);
+        if (r != -EAGAIN)
+            return r;
+        /* The estimate did not fit now: queue it after all, or report the queue full. */
+    }
+    if (!out && !opts->mem_estimate && !opts->timeout_ns && !opts->deadline_ns && !opts->token &&
+        !opts->priority && !atomic_load_explicit(&p->closed_flag, memory_order_acquire) &&
+        (!p->max_queued || queued_hint(p) < p->max_queued))
+        return submit_plain(p, fn, arg, opts);
     rapt_future *f = NULL;
     if (out) {
-        f = calloc(1, sizeof(*f));
+        f = future_new(p, 2); /* the caller's reference and the pool's */
         if (!f)
             return -ENOMEM;
-        pthread_mutex_init(&f->mu, NULL);
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&f->cv, &ca);
-        pthread_condattr_destroy(&ca);
-        atomic_init(&f->refs, 2);
-        f->pool = p;
     }
     uint64_t now = now_ns();
     rapt_task *t = NULL;
@@ -923,7 +1424,9 @@ int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_o
     int err = 0;
     if (p->closed)
         err = RAPT_ECLOSED;
-    else if (p->max_queued && p->st.queued >= p->max_queued)
+    else if (p->max_queued && p->st.queued + rapt__sat_sub(atomic_load(&p->inbox_submitted),
+                                                           atomic_load(&p->drained)) >=
+                                  p->max_queued)
         err = -EAGAIN;
     if (!err) {
         if (p->free_list) {
@@ -955,7 +1458,7 @@ int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_o
     t->fut = f;
     t->pool = p;
     t->prio = opts->priority;
-    t->id = ++p->next_id;
+    t->id = atomic_fetch_add_explicit(&p->next_id, 1, memory_order_relaxed) + 1;
     t->submit_ns = now;
     t->deadline = opts->deadline_ns ? rapt__sat_add(now, opts->deadline_ns) : 0;
     t->expire = opts->timeout_ns ? rapt__sat_add(now, opts->timeout_ns) : 0;
@@ -992,10 +1495,11 @@ int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_o
     }
     if (f)
         f->task = t;
-    p->active++;
+    p->locked_submitted++;
     p->st.submitted++;
     if (++p->st.queued > p->st.peak_queued)
         p->st.peak_queued = p->st.queued;
+    sync_ready(p);
     if (!(t->qclass == 1 && p->memwaiter))
         wake_one(p);
     pthread_mutex_unlock(&p->mu);
@@ -1197,7 +1701,7 @@ int rapt_pool_wait_idle(rapt_pool *p)
         return -EDEADLK;
     }
     p->idle_waiters++;
-    while (p->active)
+    while (outstanding(p))
         pthread_cond_wait(&p->idle_cv, &p->mu);
     p->idle_waiters--;
     pthread_mutex_unlock(&p->mu);
@@ -1214,8 +1718,12 @@ int rapt_pool_shutdown(rapt_pool *p, rapt_pool_shutdown_mode mode)
         return -EDEADLK;
     }
     p->closed = true;
+    atomic_store(&p->closed_flag, true);
     rapt_task *chain = NULL;
     if (mode == RAPT_POOL_CANCEL) {
+        atomic_store(&p->cancel_all, true);
+        drain_inbox(p);
+        cancel_plain_lane(p);
         for (int c = 0; c < 2; c++) {
             rapt_task *t;
             while ((t = queue_head(p, &p->q[c])) != NULL) {
@@ -1237,7 +1745,7 @@ int rapt_pool_shutdown(rapt_pool *p, rapt_pool_shutdown_mode mode)
     finish_unrun(p, chain);
     pthread_mutex_lock(&p->mu);
     p->idle_waiters++;
-    while (p->active)
+    while (outstanding(p))
         pthread_cond_wait(&p->idle_cv, &p->mu);
     p->idle_waiters--;
     pthread_mutex_unlock(&p->mu);
@@ -1262,6 +1770,14 @@ void rapt_pool_destroy(rapt_pool *p)
         p->free_list = t->next;
         free(t);
     }
+    ptask *lists[] = {p->pcache, atomic_load(&p->returned), atomic_load(&p->inbox), p->pl_head};
+    for (size_t i = 0; i < RAPT__ARRAY_SIZE(lists); i++) {
+        while (lists[i]) {
+            ptask *x = lists[i];
+            lists[i] = x->next;
+            free(x);
+        }
+    }
     free(p->q[0].h.v);
     free(p->q[1].h.v);
     free(p->xh.v);
@@ -1284,7 +1800,19 @@ int rapt_pool_stats_get(rapt_pool *p, rapt_pool_stats *out)
     *out = p->st;
     out->threads = p->alive;
     out->idle = p->idle;
+    uint64_t drained = atomic_load(&p->drained);
     pthread_mutex_unlock(&p->mu);
+    /* Tasks their submitters ran (RAPT_POOL_FULL_CALLER_RUNS) are counted apart, lock-free. */
+    out->submitted += atomic_load(&p->inbox_submitted);
+    out->queued += rapt__sat_sub(atomic_load(&p->inbox_submitted), drained);
+    uint64_t inl = atomic_load(&p->inl_done);
+    out->submitted += inl;
+    out->completed += inl;
+    out->ok += atomic_load(&p->inl_ok);
+    out->failed += atomic_load(&p->inl_failed);
+    out->cancelled += atomic_load(&p->inl_cancelled);
+    out->timed_out += atomic_load(&p->inl_timed_out);
+    out->run_ns_total += atomic_load(&p->inl_run_ns);
     out->mem_budget = gs.cap_bytes;
     out->mem_held = gs.held_bytes;
     out->mem_peak_held = gs.peak_held_bytes;
