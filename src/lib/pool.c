@@ -163,8 +163,10 @@ struct rapt_pool {
      * counters of tasks run by their submitters, which never take the lock. */
     rapt_pool_full when_full;
     atomic_bool closed_flag, cancel_all;
-    atomic_size_t ready;
-    atomic_uint nidle; /* mirror of idle for submitters deciding whether to wake anyone */
+    atomic_size_t ready;       /* 1 when a worker could take a task now, else 0 */
+    atomic_size_t full_queued; /* full tasks in the queues */
+    atomic_ullong plain_taken; /* plain tasks taken from the lane; written under pool.mu */
+    atomic_uint nidle;         /* mirror of idle for submitters deciding whether to wake anyone */
     /* The inbox: plain detached tasks (see plain()) are pushed here by submitters without the
      * pool's lock, a lock-free LIFO that workers move into the FIFO lane in one exchange. */
     _Alignas(64) _Atomic(ptask *) inbox;
@@ -389,14 +391,21 @@ static void queue_remove(rapt_pool *p, queue *q, rapt_task *t)
     }
 }
 
-/* Publishes how many tasks a worker could take now (memory tasks do not count while one of
- * them waits for memory). Under pool.mu, after every change to the queues or the waiter. */
+/* Publishes for lock-free readers whether a worker could take a task now (memory tasks do not
+ * count while one of them waits for memory) and how many full tasks are queued. Under pool.mu,
+ * after every change to the queues, the plain lane or the waiter. Each value is written only
+ * when it changes: spinning workers and submitters read them, and a write would take the
+ * cache line away from all of them. */
 static void sync_ready(rapt_pool *p)
 {
+    size_t full = p->q[0].nf + p->q[0].h.n + p->q[1].nf + p->q[1].h.n;
     size_t n = p->q[0].nf + p->q[0].h.n + p->npl + p->nbatches;
     if (!p->memwaiter)
         n += p->q[1].nf + p->q[1].h.n;
-    atomic_store_explicit(&p->ready, n, memory_order_relaxed);
+    if (atomic_load_explicit(&p->ready, memory_order_relaxed) != (n != 0))
+        atomic_store_explicit(&p->ready, n != 0, memory_order_relaxed);
+    if (atomic_load_explicit(&p->full_queued, memory_order_relaxed) != full)
+        atomic_store_explicit(&p->full_queued, full, memory_order_relaxed);
 }
 
 /* Takes a queued task out of every queue it is in. */
@@ -612,7 +621,12 @@ static bool plain_first(const rapt_pool *p, const ptask *x, const rapt_task *t)
 
 static unsigned pick(rapt_pool *p, rapt_task **dead, rapt_task **batch, batchctl *pb)
 {
-    drain_inbox(p);
+    /* Each drain takes the inbox's cache line from the submitters; while the plain lane holds
+     * enough for every worker and no full task needs comparing against, leave it be. Plain
+     * tasks keep their order either way (the inbox only holds newer ones). */
+    if (p->npl < (size_t)BATCH * p->alive ||
+        atomic_load_explicit(&p->full_queued, memory_order_relaxed))
+        drain_inbox(p);
     pb->n = 0;
     uint64_t now = p->xh.n ? now_ns() : 0;
     while (p->xh.n && p->xh.v[0]->expire <= now) {
@@ -640,6 +654,8 @@ static unsigned pick(rapt_pool *p, rapt_task **dead, rapt_task **batch, batchctl
             pb->items[pb->n++] = x;
         }
         atomic_store_explicit(&pb->next, 0, memory_order_relaxed);
+        atomic_store_explicit(&p->plain_taken, atomic_load(&p->plain_taken) + pb->n,
+                              memory_order_relaxed);
         sync_ready(p);
         return 0;
     }
@@ -858,6 +874,7 @@ static void cancel_plain_lane(rapt_pool *p)
     p->pl_head = p->pl_tail = NULL;
     p->npl = 0;
     p->st.queued -= n;
+    atomic_store_explicit(&p->plain_taken, atomic_load(&p->plain_taken) + n, memory_order_relaxed);
     sync_ready(p);
     if (!l)
         return;
@@ -999,8 +1016,11 @@ static void *worker_main(void *arg)
                 bool work = false;
                 for (int i = 0; i < SPIN && !work; i++) {
                     rapt__cpu_relax();
-                    work = atomic_load_explicit(&p->ready, memory_order_relaxed) != 0 ||
-                           atomic_load_explicit(&p->inbox, memory_order_relaxed) != NULL;
+                    /* Look at the shared lines only every 16 turns: each look competes with
+                     * the submitter writing them. */
+                    if ((i & 15) == 15)
+                        work = atomic_load_explicit(&p->ready, memory_order_relaxed) != 0 ||
+                               atomic_load_explicit(&p->inbox, memory_order_relaxed) != NULL;
                     if ((i & 255) == 255)
                         sched_yield();
                 }
@@ -1330,9 +1350,9 @@ static int run_here(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_op
  * so only good for the throttles (max_queued), which tolerate being off by a few. */
 static uint64_t queued_hint(rapt_pool *p)
 {
-    return atomic_load_explicit(&p->ready, memory_order_relaxed) +
+    return atomic_load_explicit(&p->full_queued, memory_order_relaxed) +
            rapt__sat_sub(atomic_load_explicit(&p->inbox_submitted, memory_order_relaxed),
-                         atomic_load_explicit(&p->drained, memory_order_relaxed));
+                         atomic_load_explicit(&p->plain_taken, memory_order_relaxed));
 }
 
 /* The lock-free path for plain tasks: a recycled one-line node, one compare-and-swap, and a
