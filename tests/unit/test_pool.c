@@ -378,6 +378,8 @@ START_TEST(cancel_queued_and_running)
     ck_assert(r.cancel_requested);
     rapt_future_release(run);
     rapt_future_release(queued);
+    /* A future completes before the pool counts its task; wait_idle waits for the counts. */
+    rapt_pool_wait_idle(p);
     rapt_pool_stats st = pstats(p);
     ck_assert_uint_eq(st.cancelled, 2);
     ck_assert_uint_eq(st.completed, 2);
@@ -425,6 +427,7 @@ START_TEST(timeouts_queued_and_running)
     rapt_future_release(late);
     rapt_future_release(slow);
     rapt_future_release(f3);
+    rapt_pool_wait_idle(p);
     rapt_pool_stats st = pstats(p);
     ck_assert_uint_eq(st.timed_out, 2);
     rapt_pool_destroy(p);
@@ -607,6 +610,7 @@ START_TEST(budget_hook_admits_waiting_task)
     ck_assert(!r.ran);
     rapt_future_release(f);
     rapt_future_release(g);
+    rapt_pool_wait_idle(p);
     rapt_pool_stats st = pstats(p);
     ck_assert_uint_eq(st.rejected, 1);
     rapt_pool_destroy(p);
