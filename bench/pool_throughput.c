@@ -1,7 +1,11 @@
 /* pool_throughput.c: tiny-task throughput of rapt's pool against GLib's GThreadPool and OpenMP
  * tasks (libgomp), measured in the same run on the same number of worker threads.
  *
- *   rapt-bench-pool [-n TASKS] [-t THREADS] [-r ROUNDS]
+ *   rapt-bench-pool [-n TASKS] [-t THREADS] [-r ROUNDS] [-o PEER [-q]]
+ *
+ * PEER 0-4 measures one peer only (-q: print just its median ns/task); bench/pool.sh runs each
+ * peer in a fresh process that way, round after round, so no peer's leftover threads (libgomp's
+ * spin-waiting team, say) run during another's measurement.
  *
  * Each task adds one to a shared counter (checked after every run), so what is measured is
  * the cost of handing a task to a worker and running it. Every peer is used the
@@ -11,8 +15,12 @@
  *          g_thread_pool_free(pool, FALSE, TRUE) to wait;
  *   OpenMP one thread of a THREADS-wide team creates `#pragma omp task`s inside `single`, the
  *          team runs them, the region's barrier waits.
- * Rounds alternate between the peers; the median of each is reported with tasks/s and the
- * ratios rapt/GLib and rapt/OpenMP. The counter is checked after every run.
+ * rapt is measured three ways: with its defaults; with no_task_timing (GLib and libgomp time
+ * nothing per task); and with that plus max_queued = 64 per worker and
+ * RAPT_POOL_FULL_CALLER_RUNS, which is what libgomp does by default (past 64 queued tasks per
+ * thread it runs new tasks in the creating thread). Without -o, rounds alternate between the
+ * peers in one process; the median of each is reported with the ratios. The counter is checked
+ * after every run.
  */
 #include <glib.h>
 #include <omp.h>
@@ -134,9 +142,10 @@ int main(int argc, char **argv)
 {
     size_t n = 1000000;
     unsigned threads = 2;
-    int rounds = 5, only = -1, c;
-    while ((c = getopt(argc, argv, "n:t:r:o:")) != -1) {
+    int rounds = 5, only = -1, quiet = 0, c;
+    while ((c = getopt(argc, argv, "n:t:r:o:q")) != -1) {
         switch (c) {
+        case 'q': quiet = 1; break;           /* with -o: print only the median ns per task */
         case 'o': only = atoi(optarg); break; /* run one peer only (for profiling) */
         case 'n': n = strtoull(optarg, NULL, 10); break;
         case 't': threads = (unsigned)strtoul(optarg, NULL, 10); break;
@@ -156,6 +165,17 @@ int main(int argc, char **argv)
                                         "OpenMP tasks (libgomp)"};
     double t[NPEERS][100];
     run_omp(1000, threads); /* start libgomp's team once, as every OpenMP program does */
+    if (only >= 0 && only < NPEERS) {
+        /* A fresh process: one unmeasured run first, so the heap is grown and the code and
+         * threads are warm for every peer alike (libgomp and GLib allocate per task too). */
+        atomic_store(&counter, 0);
+        if (only < 3) {
+            rapt_mode = only;
+            run_rapt(n, threads);
+        } else {
+            only == 3 ? run_glib(n, threads) : run_omp(n, threads);
+        }
+    }
     for (int r = 0; r < rounds; r++) {
         for (int k = 0; k < NPEERS; k++) {
             int which = (k + r) % NPEERS; /* rotate who goes first */
@@ -180,6 +200,10 @@ int main(int argc, char **argv)
     double m[NPEERS];
     for (int k = 0; k < NPEERS; k++)
         m[k] = median(t[k], rounds);
+    if (quiet && only >= 0 && only < NPEERS) {
+        printf("%.2f\n", m[only] * 1e9 / n);
+        return 0;
+    }
     printf("tiny tasks: %zu tasks, %u worker threads, median of %d rounds\n", n, threads, rounds);
     for (int k = 0; k < NPEERS; k++)
         printf("  %-26s %12.0f tasks/s  %7.1f ns/task\n", names[k], n / m[k], m[k] * 1e9 / n);

@@ -170,6 +170,7 @@ struct rapt_pool {
     /* The inbox: plain detached tasks (see plain()) are pushed here by submitters without the
      * pool's lock, a lock-free LIFO that workers move into the FIFO lane in one exchange. */
     _Alignas(64) _Atomic(ptask *) inbox;
+    _Alignas(64) atomic_ullong clock_cache; /* written by workers at each batch start */
     /* Used plain-task nodes come back through `returned` (workers push chains) and are reused
      * by submitters from `pcache`, which one submitter at a time owns (pc_busy is a try-lock;
      * a submitter that finds it taken allocates). ncached bounds what is kept. */
@@ -819,6 +820,8 @@ static unsigned run_claims(rapt_pool *p, batchctl *b, rapt_task *ctx, unsigned w
     ptask *mine[BATCH];
     unsigned k = 0;
     uint64_t clock = p->no_timing ? 0 : now_ns();
+    if (clock)
+        atomic_store_explicit(&p->clock_cache, clock, memory_order_relaxed);
     for (;;) {
         unsigned i = atomic_fetch_add_explicit(&b->next, 1, memory_order_relaxed);
         if (i >= b->n)
@@ -1346,6 +1349,21 @@ static int run_here(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_op
     return 0;
 }
 
+/* The submission time of a plain task. While workers are busy with batches (the plain lane is
+ * not empty), the time a worker read at its last batch start is recent to within one batch's
+ * run time, and reading it costs a load instead of a 20-30 ns clock read, on the submitter's
+ * path, which bounds throughput. nginx and Redis cache their clocks for the same reason. When
+ * no batch is under way the cached value may be old, so the clock is read. */
+static uint64_t submit_clock(rapt_pool *p)
+{
+    if (atomic_load_explicit(&p->ready, memory_order_relaxed)) {
+        uint64_t c = atomic_load_explicit(&p->clock_cache, memory_order_relaxed);
+        if (c)
+            return c;
+    }
+    return now_ns();
+}
+
 /* About how many tasks wait: the queue plus what is still in the inbox. Read without the lock,
  * so only good for the throttles (max_queued), which tolerate being off by a few. */
 static uint64_t queued_hint(rapt_pool *p)
@@ -1384,7 +1402,7 @@ static int submit_plain(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_tas
     x->on_done = opts->on_done;
     x->userdata = opts->userdata;
     x->id = atomic_fetch_add_explicit(&p->next_id, 1, memory_order_relaxed) + 1;
-    x->submit_ns = p->no_timing ? 0 : now_ns();
+    x->submit_ns = p->no_timing ? 0 : submit_clock(p);
     /* Counted before it is pushed, so a waiter never sees the pool idle with it in flight. */
     atomic_fetch_add(&p->inbox_submitted, 1);
     ptask *head = atomic_load_explicit(&p->inbox, memory_order_relaxed);
