@@ -10,9 +10,10 @@
  *
  * Free blocks hold two list links in their payload, so the smallest block is 32 bytes. Free
  * lists: 63 exact-size lists for 32..1024 bytes, found through a 64-bit bitmap (any block of
- * the first non-empty list at or above the request is a best fit), then one list per power of
- * two above 1 KiB kept sorted by size (the first block large enough in the request's list, or
- * else the head of the next non-empty list, is a best fit). Ties go to the most recently freed
+ * the first non-empty list at or above the request is a best fit), then, above 1 KiB, eight
+ * lists per power of two (TLSF's two-level index: bitmaps find the next non-empty list in O(1)),
+ * each kept sorted by size, so the first block large enough in the request's list, or else the
+ * head of the next non-empty list, is a best fit. Ties go to the most recently freed
  * block, which is the most likely to still be in cache.
  *
  * Why not malloc: a malloc heap grows on demand and is shared by the whole process, so it can
@@ -31,7 +32,8 @@
 #define MIN_BLOCK  32u
 #define SMALL_MAX  1024u
 #define NSMALL     (SMALL_MAX / ALIGN - 1) /* sizes 32, 48, ..., 1024: 63 lists */
-#define NLARGE     48
+#define NFL        38                      /* powers of two 2^10 .. 2^47 */
+#define NSL        8                       /* lists per power of two */
 #define INUSE      1ull
 #define PREV_INUSE 2ull
 #define MAGIC_LIVE (0xA7E5ull << 48)
@@ -52,8 +54,9 @@ struct rapt_arena {
     size_t map_len;
     uint64_t usable;
     blk *small[NSMALL];
-    blk *large[NLARGE];
-    uint64_t small_map, large_map;
+    blk *large[NFL][NSL];
+    uint64_t small_map, fl_map;
+    uint8_t sl_map[NFL];
     rapt_arena_stats st;
     bool locked;
     pthread_mutex_t mu;
@@ -81,10 +84,25 @@ static unsigned log2_floor(uint64_t v)
     return 63u - (unsigned)__builtin_clzll(v);
 }
 
-static unsigned large_bin(uint64_t size)
+/* The two-level list of a block of size > SMALL_MAX: its power of two, then which eighth. */
+static void large_bin(uint64_t size, unsigned *fl, unsigned *sl)
 {
-    unsigned b = log2_floor(size) - 10; /* (1024, 2048) -> 0 */
-    return b < NLARGE ? b : NLARGE - 1;
+    unsigned l = log2_floor(size);
+    *fl = l - 10 < NFL ? l - 10 : NFL - 1;
+    *sl = (unsigned)(size >> (l - 3)) & (NSL - 1);
+}
+
+/* The first non-empty large list after (fl, sl), or NULL. */
+static blk **next_large(rapt_arena *a, unsigned fl, unsigned sl)
+{
+    unsigned m = a->sl_map[fl] & (0xFFu << (sl + 1)) & 0xFFu;
+    if (m)
+        return &a->large[fl][__builtin_ctz(m)];
+    uint64_t f = fl + 1 < NFL ? a->fl_map & (~0ull << (fl + 1)) : 0;
+    if (!f)
+        return NULL;
+    unsigned nf = (unsigned)__builtin_ctzll(f);
+    return &a->large[nf][__builtin_ctz(a->sl_map[nf])];
 }
 
 static void bin_insert(rapt_arena *a, blk *b)
@@ -104,8 +122,9 @@ static void bin_insert(rapt_arena *a, blk *b)
     } else {
         /* Sorted ascending; a block goes before the first one of equal or larger size, so the
          * most recently freed of equal blocks is found first. */
-        unsigned i = large_bin(s);
-        blk *prev = NULL, *cur = a->large[i];
+        unsigned fl, sl;
+        large_bin(s, &fl, &sl);
+        blk *prev = NULL, *cur = a->large[fl][sl];
         while (cur && bsize(cur) < s) {
             prev = cur;
             cur = cur->next;
@@ -117,8 +136,9 @@ static void bin_insert(rapt_arena *a, blk *b)
         if (prev)
             prev->next = b;
         else
-            a->large[i] = b;
-        a->large_map |= 1ull << i;
+            a->large[fl][sl] = b;
+        a->sl_map[fl] |= (uint8_t)(1u << sl);
+        a->fl_map |= 1ull << fl;
     }
     a->st.free_blocks++;
 }
@@ -126,58 +146,60 @@ static void bin_insert(rapt_arena *a, blk *b)
 static void bin_remove(rapt_arena *a, blk *b)
 {
     uint64_t s = bsize(b);
-    blk **head;
-    uint64_t *map;
-    unsigned i;
     if (s <= SMALL_MAX) {
-        i = (unsigned)(s / ALIGN) - 2;
-        head = &a->small[i];
-        map = &a->small_map;
+        unsigned i = (unsigned)(s / ALIGN) - 2;
+        if (b->prev)
+            b->prev->next = b->next;
+        else
+            a->small[i] = b->next;
+        if (b->next)
+            b->next->prev = b->prev;
+        if (!a->small[i])
+            a->small_map &= ~(1ull << i);
     } else {
-        i = large_bin(s);
-        head = &a->large[i];
-        map = &a->large_map;
+        unsigned fl, sl;
+        large_bin(s, &fl, &sl);
+        if (b->prev)
+            b->prev->next = b->next;
+        else
+            a->large[fl][sl] = b->next;
+        if (b->next)
+            b->next->prev = b->prev;
+        if (!a->large[fl][sl]) {
+            a->sl_map[fl] &= (uint8_t) ~(1u << sl);
+            if (!a->sl_map[fl])
+                a->fl_map &= ~(1ull << fl);
+        }
     }
-    if (b->prev)
-        b->prev->next = b->next;
-    else
-        *head = b->next;
-    if (b->next)
-        b->next->prev = b->prev;
-    if (!*head)
-        *map &= ~(1ull << i);
     a->st.free_blocks--;
 }
 
 /* The best-fitting free block for a block size s, removed from its list, or NULL. */
 static blk *best_fit(rapt_arena *a, uint64_t s)
 {
+    blk *b = NULL;
     if (s <= SMALL_MAX) {
         unsigned i = (unsigned)(s / ALIGN) - 2;
         uint64_t m = a->small_map & (~0ull << i);
         if (m) {
-            blk *b = a->small[__builtin_ctzll(m)];
-            bin_remove(a, b);
-            return b;
+            b = a->small[__builtin_ctzll(m)];
+        } else if (a->fl_map) {
+            /* Every large block is bigger than any small request: take the smallest. */
+            unsigned fl = (unsigned)__builtin_ctzll(a->fl_map);
+            b = a->large[fl][__builtin_ctz(a->sl_map[fl])];
         }
-        if (!a->large_map)
-            return NULL;
-        blk *b = a->large[__builtin_ctzll(a->large_map)];
+    } else {
+        unsigned fl, sl;
+        large_bin(s, &fl, &sl);
+        for (b = a->large[fl][sl]; b && bsize(b) < s; b = b->next)
+            ;
+        if (!b) {
+            blk **next = next_large(a, fl, sl);
+            b = next ? *next : NULL;
+        }
+    }
+    if (b)
         bin_remove(a, b);
-        return b;
-    }
-    unsigned i = large_bin(s);
-    for (blk *b = a->large[i]; b; b = b->next) {
-        if (bsize(b) >= s) {
-            bin_remove(a, b);
-            return b;
-        }
-    }
-    uint64_t m = i + 1 < NLARGE ? a->large_map & (~0ull << (i + 1)) : 0;
-    if (!m)
-        return NULL;
-    blk *b = a->large[__builtin_ctzll(m)];
-    bin_remove(a, b);
     return b;
 }
 
@@ -220,7 +242,8 @@ static void format(rapt_arena *a)
 {
     memset(a->small, 0, sizeof(a->small));
     memset(a->large, 0, sizeof(a->large));
-    a->small_map = a->large_map = 0;
+    memset(a->sl_map, 0, sizeof(a->sl_map));
+    a->small_map = a->fl_map = 0;
     a->st.free_blocks = 0;
     blk *fence = (blk *)a->end;
     fence->info = INUSE | MAGIC_LIVE; /* size 0, never freed: the walk stops here */
@@ -485,8 +508,9 @@ int rapt_arena_stats_get(rapt_arena *a, rapt_arena_stats *out)
     *out = a->st;
     out->free_bytes = a->usable - a->st.used;
     uint64_t largest = 0;
-    if (a->large_map) {
-        for (blk *b = a->large[log2_floor(a->large_map)]; b; b = b->next)
+    if (a->fl_map) {
+        unsigned fl = log2_floor(a->fl_map), sl = log2_floor(a->sl_map[fl]);
+        for (blk *b = a->large[fl][sl]; b; b = b->next)
             largest = bsize(b); /* sorted ascending: the last is the largest */
     } else if (a->small_map) {
         largest = (uint64_t)(log2_floor(a->small_map) + 2) * ALIGN;
