@@ -125,6 +125,9 @@ typedef struct rapt__gate_waiter {
 } rapt__gate_waiter;
 
 struct rapt_gate;
+/* deadline_ns of rapt__gate_wait() that means "do not wait" (no real deadline is 1 ns). */
+#define RAPT__GATE_TRY 1u
+
 /* Acquires like rapt_gate_acquire(), giving up at deadline_ns (monotonic, 0 = never) with
  * RAPT_ETIMEDOUT, or when *stop becomes non-zero with that value. w is caller storage, used only
  * during the call. */

@@ -230,7 +230,7 @@ static int cond_init_monotonic(pthread_cond_t *c)
 
 /* The one acquisition path. deadline: 0 = wait forever, 1 = do not wait (try), otherwise an
  * absolute CLOCK_MONOTONIC time in ns. */
-#define TRY_ONLY 1u
+#define TRY_ONLY RAPT__GATE_TRY
 
 int rapt__gate_wait(rapt_gate *g, rapt__gate_waiter *w, uint64_t slots, uint64_t bytes,
                     uint64_t deadline_ns, const _Atomic int *stop)

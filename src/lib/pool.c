@@ -669,7 +669,7 @@ static unsigned pick(rapt_pool *p, rapt_task **dead, rapt_task **batch, batchctl
         return 0;
     }
     if (t->mem) {
-        int r = rapt__gate_wait(p->gate, &t->gw, 0, t->mem, 1 /* try only */, NULL);
+        int r = rapt__gate_wait(p->gate, &t->gw, 0, t->mem, RAPT__GATE_TRY, NULL);
         if (r == -EAGAIN) {
             t->state = T_MEMWAIT;
             p->memwaiter = t;

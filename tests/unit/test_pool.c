@@ -612,6 +612,50 @@ START_TEST(budget_hook_admits_waiting_task)
 }
 END_TEST
 
+/* A task waiting for memory can be cancelled and can time out: it is reported without
+ * running and the budget it was waiting for is untouched. */
+START_TEST(memory_waiter_cancel_and_timeout)
+{
+    rapt_pool *p = mkpool(2, 100);
+    gatevar hold;
+    gv_init(&hold);
+    memprobe m = {.hold = &hold};
+    memtask big = {.m = &m, .bytes = 90};
+    rapt_task_opts to;
+    rapt_task_opts_init(&to);
+    to.mem_estimate = 90;
+    rapt_future *holder, *waiter, *late;
+    ck_assert_int_eq(rapt_pool_submit(p, charge_task, &big, &to, &holder), 0);
+    gv_await_entered(&hold);
+    ck_assert_int_eq(rapt_pool_submit(p, ret_arg, NULL, &to, &waiter), 0);
+    while (pstats(p).mem_waiting != 1)
+        sched_yield();
+    ck_assert_int_eq(rapt_future_cancel(waiter), 0);
+    rapt_task_result r;
+    ck_assert_int_eq(rapt_future_wait(waiter, &r), 0);
+    ck_assert_int_eq(r.status, RAPT_ECANCELED);
+    ck_assert(!r.ran);
+    to.timeout_ns = 20 * 1000 * 1000;
+    ck_assert_int_eq(rapt_pool_submit(p, ret_arg, NULL, &to, &late), 0);
+    ck_assert_int_eq(rapt_future_wait(late, &r), 0);
+    ck_assert_int_eq(r.status, RAPT_ETIMEDOUT);
+    ck_assert(!r.ran);
+    gv_open(&hold);
+    ck_assert_int_eq(rapt_future_wait(holder, &r), 0);
+    ck_assert_int_eq(r.status, 0);
+    rapt_pool_wait_idle(p);
+    rapt_pool_stats st = pstats(p);
+    ck_assert_uint_eq(st.mem_held, 0);
+    ck_assert_uint_eq(st.mem_waiting, 0);
+    ck_assert_uint_eq(st.cancelled, 1);
+    ck_assert_uint_eq(st.timed_out, 1);
+    rapt_future_release(holder);
+    rapt_future_release(waiter);
+    rapt_future_release(late);
+    rapt_pool_destroy(p);
+}
+END_TEST
+
 static int arena_task(rapt_task *t, void *arg)
 {
     rapt_arena *a = rapt_task_arena(t);
@@ -1003,6 +1047,7 @@ static Suite *pool_suite(void)
     RAPT_TCASE(s, memory_estimates_bound_concurrency, 30);
     RAPT_TCASE(s, no_estimate_tasks_pass_a_memory_waiter, 30);
     RAPT_TCASE(s, budget_hook_admits_waiting_task, 30);
+    RAPT_TCASE(s, memory_waiter_cancel_and_timeout, 30);
     RAPT_TCASE(s, per_task_arena_is_bounded_by_estimate, 20);
     RAPT_TCASE(s, resize_up_and_down, 30);
     RAPT_TCASE(s, shutdown_cancel_reports_everything, 30);
