@@ -929,8 +929,11 @@ static bool wait_memory(rapt_pool *p, rapt_task *t, rapt_task **dead)
             t->state = T_RUNNING;
             return true;
         }
-        /* Admitted and cancelled at the same moment: give the bytes back unused. */
+        /* Admitted and cancelled at the same moment: give the bytes back unused, without
+         * pool.mu, since a shared gate's on_available callback may call into this pool. */
+        pthread_mutex_unlock(&p->mu);
         rapt_gate_release(p->gate, 0, t->mem);
+        pthread_mutex_lock(&p->mu);
         r = why;
     }
     push_unrun(dead, t, r);
@@ -1220,6 +1223,7 @@ int rapt_pool_create(rapt_pool **out, const rapt_pool_opts *opts)
     pthread_cond_init(&p->idle_cv, &ca);
     pthread_condattr_destroy(&ca);
     p->xh.expiry = true;
+    atomic_flag_clear(&p->pc_busy);
     p->order = opts->order;
     p->aging = opts->aging_ns;
     p->max_queued = opts->max_queued;
