@@ -164,9 +164,11 @@ RAPT_API void rapt_task_opts_init(rapt_task_opts *o);
  * reached) or -ENOMEM. On error nothing was queued and no callback fires. With
  * RAPT_POOL_FULL_CALLER_RUNS and a full queue the task runs before this returns 0.
  *
- * Detached tasks with default options (priority 0, no deadline, timeout, token or estimate) are
- * handed to workers in small batches, so tiny tasks cost little; a task with a higher priority
- * submitted meanwhile waits at most for the rest of a batch (up to 32 such tasks). */
+ * Detached tasks with default options (priority 0, no deadline, timeout, token or estimate) take
+ * a lock-free path and are handed to workers in batches of up to 32, so tiny tasks cost little.
+ * A task with a higher priority submitted meanwhile waits at most for the tasks of the batches
+ * already taken; an idle worker takes unstarted tasks from another worker's batch, so no task
+ * waits behind a long one while a worker is free. */
 RAPT_API int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_opts *opts,
                               rapt_future **out);
 
@@ -250,7 +252,10 @@ typedef struct rapt_pool_stats {
     uint64_t mem_peak_held;
 } rapt_pool_stats;
 
-/* Copies a consistent snapshot of the counters. Returns 0 or -EINVAL. */
+/* Copies a snapshot of the counters. A task's future and on_done complete a moment before the
+ * pool counts it, and tasks in flight between the lock-free inbox and the queue are counted as
+ * queued; after rapt_pool_wait_idle() (or a shutdown) the counters are exact and add up.
+ * Returns 0 or -EINVAL. */
 RAPT_API int rapt_pool_stats_get(rapt_pool *p, rapt_pool_stats *out);
 
 #ifdef __cplusplus
