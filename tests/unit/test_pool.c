@@ -4,6 +4,7 @@
  *
  * Ordering tests hold the only worker on a "blocker" task while they queue others, so the
  * order the worker then picks is the pool's decision alone. Nothing asserts on elapsed time. */
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -1031,6 +1032,45 @@ START_TEST(stress_memory_budget_with_arenas)
 }
 END_TEST
 
+/* Workers carry the pool's name, visible to ps, top -H and gdb. */
+START_TEST(workers_are_named)
+{
+    rapt_pool_opts o;
+    rapt_pool_opts_init(&o);
+    o.threads = 2;
+    o.mem_budget = RAPT_GATE_UNLIMITED;
+    o.name = "tname";
+    rapt_pool *p = NULL;
+    ck_assert_int_eq(rapt_pool_create(&p, &o), 0);
+    int found = 0;
+    for (int tries = 0; tries < 1000 && found < 2; tries++) {
+        /* The names are set by the workers themselves as they start. */
+        found = 0;
+        DIR *d = opendir("/proc/self/task");
+        ck_assert_ptr_nonnull(d);
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.')
+                continue;
+            char path[300], comm[32] = "";
+            snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+            FILE *f = fopen(path, "re");
+            if (!f)
+                continue;
+            if (fgets(comm, sizeof(comm), f) &&
+                (strcmp(comm, "tname-0\n") == 0 || strcmp(comm, "tname-1\n") == 0))
+                found++;
+            fclose(f);
+        }
+        closedir(d);
+        if (found < 2)
+            usleep(1000);
+    }
+    ck_assert_int_eq(found, 2);
+    rapt_pool_destroy(p);
+}
+END_TEST
+
 static Suite *pool_suite(void)
 {
     Suite *s = suite_create("pool");
@@ -1053,6 +1093,7 @@ static Suite *pool_suite(void)
     RAPT_TCASE(s, shutdown_cancel_reports_everything, 30);
     RAPT_TCASE(s, misuse_from_inside_a_task, 20);
     RAPT_TCASE(s, bounded_queue, 20);
+    RAPT_TCASE(s, workers_are_named, 20);
     RAPT_TCASE(s, stress_million_tasks, 400);
     RAPT_TCASE(s, stress_memory_budget_with_arenas, 200);
     return s;
