@@ -149,7 +149,7 @@ typedef struct rapt_task_opts {
                               as timed out: if still queued it never runs; if running, its
                               rapt_task_should_stop() turns true. 0 = none */
     uint64_t mem_estimate; /* bytes the task needs; it starts only when they fit the budget */
-    bool arena;            /* give the task an arena of mem_estimate bytes (needs an estimate) */
+    bool arena;            /* give the task an arena of mem_estimate bytes (an estimate >= 64) */
     rapt_token *token;     /* group cancellation; borrowed until the task completes */
     rapt_task_done_fn on_done;
     void *userdata; /* for on_done */
@@ -159,7 +159,7 @@ RAPT_API void rapt_task_opts_init(rapt_task_opts *o);
 
 /* Queues fn(task, arg). opts may be NULL (defaults). With `out`, returns a future the caller
  * owns (rapt_future_release()); with out NULL the task is detached: it still runs, is counted
- * and calls on_done. Returns 0, -EINVAL (NULL pool or fn, an arena without an estimate),
+ * and calls on_done. Returns 0, -EINVAL (NULL pool or fn, an arena with an estimate < 64),
  * RAPT_ETOOBIG (estimate above the maximum now), RAPT_ECLOSED (shut down), -EAGAIN (max_queued
  * reached) or -ENOMEM. On error nothing was queued and no callback fires. With
  * RAPT_POOL_FULL_CALLER_RUNS and a full queue the task runs before this returns 0.

@@ -1432,7 +1432,7 @@ int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_o
     static const rapt_task_opts dflt;
     if (!opts)
         opts = &dflt;
-    if (opts->arena && opts->mem_estimate == 0)
+    if (opts->arena && opts->mem_estimate < 64) /* an arena needs room for one block */
         return -EINVAL;
     if (opts->mem_estimate) {
         /* Refuse at once what can never be admitted, instead of queueing it to fail later. */
