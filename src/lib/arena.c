@@ -64,6 +64,14 @@ struct rapt_arena {
     uint64_t gate_bytes;
 };
 
+/* Block addresses are computed in bytes; every block starts at a multiple of 16 from the
+ * region's 16-aligned base, so the cast is aligned (going through an integer tells the
+ * compiler so, which -Wcast-align on clang needs). */
+static inline blk *as_blk(const void *p)
+{
+    return (blk *)(uintptr_t)p;
+}
+
 static inline uint64_t bsize(const blk *b)
 {
     return b->info & SIZE_MASK;
@@ -71,7 +79,7 @@ static inline uint64_t bsize(const blk *b)
 
 static inline blk *next_of(const blk *b)
 {
-    return (blk *)((unsigned char *)b + bsize(b));
+    return as_blk((unsigned char *)b + bsize(b));
 }
 
 static inline bool in_use(const blk *b)
@@ -210,7 +218,7 @@ static void carve(rapt_arena *a, blk *b, uint64_t s)
     uint64_t have = bsize(b);
     uint64_t prev_flag = b->info & PREV_INUSE;
     if (have - s >= MIN_BLOCK) {
-        blk *rest = (blk *)((unsigned char *)b + s);
+        blk *rest = as_blk((unsigned char *)b + s);
         rest->info = (have - s) | PREV_INUSE;
         bin_insert(a, rest);
     } else {
@@ -245,9 +253,9 @@ static void format(rapt_arena *a)
     memset(a->sl_map, 0, sizeof(a->sl_map));
     a->small_map = a->fl_map = 0;
     a->st.free_blocks = 0;
-    blk *fence = (blk *)a->end;
+    blk *fence = as_blk(a->end);
     fence->info = INUSE | MAGIC_LIVE; /* size 0, never freed: the walk stops here */
-    blk *first = (blk *)a->base;
+    blk *first = as_blk(a->base);
     first->prev_size = 0;
     first->info = a->usable | PREV_INUSE;
     bin_insert(a, first);
@@ -397,7 +405,7 @@ int rapt_arena_alloc_aligned(rapt_arena *a, size_t size, size_t align, void **ou
         /* Split the front into its own free block; the aligned block follows it. */
         uint64_t total = bsize(b);
         blk *front = b;
-        b = (blk *)((unsigned char *)front + gap);
+        b = as_blk((unsigned char *)front + gap);
         b->info = (total - gap) | PREV_INUSE; /* PREV_INUSE is cleared by bin_insert(front) */
         front->info = gap | (front->info & PREV_INUSE);
         bin_insert(a, front);
@@ -414,7 +422,7 @@ static blk *live_header(const rapt_arena *a, const void *p)
     const unsigned char *q = p;
     if (q < a->base + HDR || q >= a->end || ((uintptr_t)q % ALIGN) != 0)
         return NULL;
-    blk *b = (blk *)(q - HDR);
+    blk *b = as_blk(q - HDR);
     if ((b->info & MAGIC_MASK) != MAGIC_LIVE || !in_use(b))
         return NULL;
     uint64_t s = bsize(b);
@@ -449,7 +457,7 @@ int rapt_arena_free(rapt_arena *a, void *p)
         a->st.merges++;
     }
     if (!(b->info & PREV_INUSE)) {
-        blk *prev = (blk *)((unsigned char *)b - b->prev_size);
+        blk *prev = as_blk((unsigned char *)b - b->prev_size);
         bin_remove(a, prev);
         s += bsize(prev);
         b = prev;
@@ -491,7 +499,7 @@ int rapt_arena_trim(rapt_arena *a)
     if (a->mapping) {
         /* Walk the blocks in address order; the fence (size 0, in use) ends the walk. Only the
          * pages strictly inside a free block's payload, after its list links, go back. */
-        for (blk *b = (blk *)a->base; bsize(b) != 0; b = next_of(b)) {
+        for (blk *b = as_blk(a->base); bsize(b) != 0; b = next_of(b)) {
             if (!in_use(b))
                 rapt__os_release_pages((unsigned char *)b + sizeof(blk), bsize(b) - sizeof(blk));
         }
