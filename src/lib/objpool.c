@@ -338,11 +338,13 @@ int rapt_objpool_acquire(rapt_objpool *p, uint64_t timeout_ns, void **obj)
         rc = cond_init_mono(&w.cond);
         if (rc < 0)
             break;
+        /* The waiter lives in this frame and is in the list only while we sleep here: a
+         * release, a timeout or a close unlinks it before this frame can return. */
         if (p->wt)
             p->wt->next = &w;
         else
-            p->wh = &w;
-        p->wt = &w;
+            p->wh = &w; /* cppcheck-suppress autoVariables */
+        p->wt = &w;     /* cppcheck-suppress autoVariables */
         if (!waited) {
             waited = true;
             p->st.waits++;
