@@ -92,7 +92,8 @@ typedef struct rapt_pool_opts {
     /* A gate to take estimates from instead of the pool's own (mem_budget and mem_max are then
      * ignored). Borrowed: must outlive the pool. Only its byte dimension is used. */
     rapt_gate *gate;
-    size_t max_queued;        /* 0 = unlimited; else the queue is full at this many tasks */
+    size_t max_queued;        /* 0 = unlimited; else the queue is full at this many tasks
+                                 (give or take one per concurrent submitter) */
     rapt_pool_full when_full; /* what a submit to a full queue does (default: -EAGAIN) */
     /* Skip the per-task clock reads of detached default tasks (a clock read costs 20-30 ns,
      * as much as such a task's whole dispatch): their queued_ns and run_ns read 0 and they add

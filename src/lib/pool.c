@@ -1489,6 +1489,9 @@ int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_o
             pthread_cond_destroy(&f->cv);
             free(f);
         }
+        /* The lock-free check above saw room, but the queue filled meanwhile. */
+        if (err == -EAGAIN && p->when_full == RAPT_POOL_FULL_CALLER_RUNS)
+            return run_here(p, fn, arg, opts, out);
         return err;
     }
     memset(t, 0, sizeof(*t));

@@ -929,6 +929,89 @@ START_TEST(stress_million_tasks)
 }
 END_TEST
 
+/* Several submitters at once, mostly plain tasks (the lock-free inbox, node reuse and batch
+ * stealing), some with options, some run by their submitter when the queue is full, while the
+ * pool is resized: every task is still reported exactly once. */
+typedef struct producer {
+    rapt_pool *p;
+    stress *s;
+    size_t from, to;
+    unsigned seed;
+} producer;
+
+static void *produce(void *arg)
+{
+    producer *pr = arg;
+    for (size_t i = pr->from; i < pr->to; i++) {
+        rapt_task_opts to;
+        rapt_task_opts_init(&to);
+        to.on_done = stress_done;
+        to.userdata = pr->s;
+        unsigned r = (unsigned)rand_r(&pr->seed);
+        if (r % 8 == 0)
+            to.priority = (int)(r % 5) - 2;
+        if (r % 16 == 1)
+            to.timeout_ns = 1000ull * (1 + r % 3000);
+        rapt_future *f = NULL;
+        int rc = rapt_pool_submit(pr->p, stress_task, (void *)i, &to, r % 64 == 2 ? &f : NULL);
+        ck_assert_int_eq(rc, 0);
+        if (f) {
+            if (r % 128 == 2)
+                rapt_future_cancel(f);
+            rapt_future_release(f);
+        }
+    }
+    return NULL;
+}
+
+START_TEST(stress_many_producers)
+{
+    enum { NPROD = 3 };
+    size_t n = 600000;
+    const char *env = getenv("RAPT_STRESS_TASKS");
+    if (env)
+        n = strtoull(env, NULL, 10);
+    stress s = {.seen = calloc(n, sizeof(atomic_uchar))};
+    rapt_pool_opts o;
+    rapt_pool_opts_init(&o);
+    o.threads = 2;
+    o.mem_budget = RAPT_GATE_UNLIMITED;
+    o.max_queued = 4096;
+    o.when_full = RAPT_POOL_FULL_CALLER_RUNS;
+    rapt_pool *p = NULL;
+    ck_assert_int_eq(rapt_pool_create(&p, &o), 0);
+    producer pr[NPROD];
+    pthread_t th[NPROD];
+    for (int i = 0; i < NPROD; i++) {
+        pr[i] = (producer){.p = p,
+                           .s = &s,
+                           .from = n * (size_t)i / NPROD,
+                           .to = n * (size_t)(i + 1) / NPROD,
+                           .seed = (unsigned)i + 11};
+        pthread_create(&th[i], NULL, produce, &pr[i]);
+    }
+    for (unsigned k = 0; k < 20; k++) {
+        ck_assert_int_eq(rapt_pool_resize(p, 1 + k % 4), 0);
+        usleep(1000);
+    }
+    for (int i = 0; i < NPROD; i++)
+        pthread_join(th[i], NULL);
+    ck_assert_int_eq(rapt_pool_wait_idle(p), 0);
+    rapt_pool_stats st = pstats(p);
+    ck_assert_uint_eq(atomic_load(&s.dup), 0);
+    for (size_t i = 0; i < n; i++)
+        if (atomic_load(&s.seen[i]) != 1)
+            ck_abort_msg("task %zu reported %u times", i, (unsigned)atomic_load(&s.seen[i]));
+    ck_assert_uint_eq(st.submitted, n);
+    ck_assert_uint_eq(st.completed, n);
+    ck_assert_uint_eq(st.ok + st.failed + st.cancelled + st.timed_out + st.rejected, n);
+    ck_assert_uint_eq(st.ok, atomic_load(&s.ok));
+    ck_assert_uint_eq(st.queued + st.running, 0);
+    rapt_pool_destroy(p);
+    free(s.seen);
+}
+END_TEST
+
 /* ---- stress: memory budget through arenas, against resident memory ---- */
 
 static long status_kib(const char *key)
@@ -1095,6 +1178,7 @@ static Suite *pool_suite(void)
     RAPT_TCASE(s, bounded_queue, 20);
     RAPT_TCASE(s, workers_are_named, 20);
     RAPT_TCASE(s, stress_million_tasks, 400);
+    RAPT_TCASE(s, stress_many_producers, 400);
     RAPT_TCASE(s, stress_memory_budget_with_arenas, 200);
     return s;
 }
