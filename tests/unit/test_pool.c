@@ -518,6 +518,46 @@ START_TEST(memory_estimates_bound_concurrency)
 }
 END_TEST
 
+/* Two pools drawing on one gate share its budget: together they never hold more. */
+START_TEST(pools_share_a_gate)
+{
+    rapt_gate_opts go;
+    rapt_gate_opts_init(&go);
+    go.bytes = 100;
+    rapt_gate *g = NULL;
+    ck_assert_int_eq(rapt_gate_create(&g, &go), 0);
+    rapt_pool_opts o;
+    rapt_pool_opts_init(&o);
+    o.threads = 2;
+    o.gate = g;
+    rapt_pool *p1 = NULL, *p2 = NULL;
+    ck_assert_int_eq(rapt_pool_create(&p1, &o), 0);
+    ck_assert_int_eq(rapt_pool_create(&p2, &o), 0);
+    ck_assert_ptr_eq(rapt_pool_gate(p1), g);
+    memprobe m = {.hold = NULL};
+    memtask mt[300];
+    unsigned seed = 5;
+    for (int i = 0; i < 300; i++) {
+        mt[i] = (memtask){.m = &m, .bytes = 10 + rand_r(&seed) % 60};
+        rapt_task_opts to;
+        rapt_task_opts_init(&to);
+        to.mem_estimate = (uint64_t)mt[i].bytes;
+        ck_assert_int_eq(rapt_pool_submit(i % 2 ? p1 : p2, charge_task, &mt[i], &to, NULL), 0);
+    }
+    rapt_pool_wait_idle(p1);
+    rapt_pool_wait_idle(p2);
+    ck_assert_int_le(atomic_load(&m.peak), 100);
+    ck_assert_uint_eq(pstats(p1).ok + pstats(p2).ok, 300);
+    rapt_gate_stats gs;
+    rapt_gate_stats_get(g, &gs);
+    ck_assert_uint_le(gs.peak_held_bytes, 100);
+    ck_assert_uint_eq(gs.held_bytes, 0);
+    rapt_pool_destroy(p1);
+    rapt_pool_destroy(p2);
+    rapt_gate_destroy(g);
+}
+END_TEST
+
 /* While a memory task waits for bytes, tasks without an estimate still run on other workers:
  * the no-estimate task here is what releases the memory the waiting one needs. */
 START_TEST(no_estimate_tasks_pass_a_memory_waiter)
@@ -1169,6 +1209,7 @@ static Suite *pool_suite(void)
     RAPT_TCASE(s, token_cancels_a_group, 20);
     RAPT_TCASE(s, memory_estimates_bound_concurrency, 30);
     RAPT_TCASE(s, no_estimate_tasks_pass_a_memory_waiter, 30);
+    RAPT_TCASE(s, pools_share_a_gate, 60);
     RAPT_TCASE(s, budget_hook_admits_waiting_task, 30);
     RAPT_TCASE(s, memory_waiter_cancel_and_timeout, 30);
     RAPT_TCASE(s, per_task_arena_is_bounded_by_estimate, 20);
