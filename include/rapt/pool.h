@@ -20,7 +20,10 @@
  * estimates are not starved by small ones, for the same reason as in rapt/gate.h.
  *
  * Thread-safety: every function may be called from any thread, including from inside a task
- * (submitting more tasks, waiting on another task's future). rapt_pool_destroy() must not race
+ * (submitting more tasks; waiting on another task's future works too, but a task that waits
+ * holds its worker, so when every worker waits for queued tasks the pool deadlocks: prefer
+ * on_done for chaining). rapt_pool_wait_idle() and shutdown refuse to run inside a task of
+ * their own pool (-EDEADLK). rapt_pool_destroy() must not race
  * with other calls on the same pool, nor with rapt_future_cancel() on its futures; futures may
  * outlive their pool. Lock order (also in src/lib/pool.c): pool, then future, then gate.
  */
