@@ -68,6 +68,8 @@ static bool fits(const uint64_t need[NDIM], const uint64_t avail[NDIM])
     return need[SLOTS] <= avail[SLOTS] && need[BYTES] <= avail[BYTES];
 }
 
+/* Adds a request to what is held. Saturating: with an unlimited capacity the sum may reach
+ * UINT64_MAX, which then simply reads as "full". */
 static void take(rapt_gate *g, const uint64_t need[NDIM])
 {
     for (int d = 0; d < NDIM; d++) {
@@ -156,6 +158,8 @@ static bool grant(rapt_gate *g, uint64_t now)
     return changed;
 }
 
+/* A gate with both capacities 0 could never admit anything and most likely comes from
+ * options left unset: refused. One capacity 0 is fine ("no memory budget right now"). */
 int rapt_gate_create(rapt_gate **out, const rapt_gate_opts *opts)
 {
     if (!out)
@@ -196,6 +200,8 @@ void rapt_gate_destroy(rapt_gate *g)
     free(g);
 }
 
+/* Runs after the unlock. The callback may call back into this gate (a try_acquire from an
+ * event loop's handler): holding the lock here would deadlock it. */
 static void notify(rapt_gate *g, bool maybe_room)
 {
     if (maybe_room && g->on_available)
@@ -241,6 +247,9 @@ int rapt__gate_wait(rapt_gate *g, rapt__gate_waiter *w, uint64_t slots, uint64_t
     uint64_t max[NDIM];
     int rc;
     pthread_mutex_lock(&g->mu);
+    /* The checks run in the order of their permanence: closed forever, too big for the current
+     * maximum (until a resize), then "not now". A caller can then tell "give up" from "retry"
+     * without looking at the gate's state itself. */
     if (g->closed) {
         g->st.closed_out++;
         pthread_mutex_unlock(&g->mu);
@@ -254,6 +263,8 @@ int rapt__gate_wait(rapt_gate *g, rapt__gate_waiter *w, uint64_t slots, uint64_t
         log_too_big(g, need, max);
         return RAPT_ETOOBIG;
     }
+    /* A newcomer is admitted only from what the waiters have not reserved: this is the whole
+     * of the fairness rule for try_acquire, which never queues. */
     uint64_t avail[NDIM];
     room_after_waiters(g, avail);
     if (fits(need, avail)) {
@@ -269,11 +280,16 @@ int rapt__gate_wait(rapt_gate *g, rapt__gate_waiter *w, uint64_t slots, uint64_t
         pthread_mutex_unlock(&g->mu);
         return -EAGAIN;
     }
+    /* The stop flag is read under the gate's lock before queueing (see the protocol in
+     * internal.h): a stop stored before this point is seen here, one stored after finds the
+     * waiter queued when rapt__gate_kick() takes the lock. */
     int stopped = stop ? atomic_load(stop) : 0;
     if (stopped) {
         pthread_mutex_unlock(&g->mu);
         return stopped;
     }
+    /* The condition variable uses the monotonic clock, so a deadline survives changes of the
+     * wall clock (NTP steps, a suspended VM). */
     rc = cond_init_monotonic(&w->cond);
     if (rc < 0) {
         pthread_mutex_unlock(&g->mu);
@@ -299,6 +315,10 @@ int rapt__gate_wait(rapt_gate *g, rapt__gate_waiter *w, uint64_t slots, uint64_t
         ts.tv_sec = (time_t)(deadline_ns / 1000000000ull);
         ts.tv_nsec = (long)(deadline_ns % 1000000000ull);
     }
+    /* Whoever admits this waiter also changes w->result under the lock and signals, so the
+     * loop ends exactly when the outcome is decided; spurious wake-ups just loop. A timeout
+     * that races with an admission loses: if result is no longer WAITING after the timed wait,
+     * the bytes were already added to `held` for us and we keep them. */
     bool left_early = false;
     while (w->result == WAITING) {
         stopped = w->stop ? atomic_load(w->stop) : 0;
@@ -327,6 +347,8 @@ int rapt__gate_wait(rapt_gate *g, rapt__gate_waiter *w, uint64_t slots, uint64_t
     return rc;
 }
 
+/* Only signals: the waiter itself reads its stop flag and leaves the queue, so the queue is
+ * changed by one party and the reservation it drops is granted onwards by the leaver. */
 void rapt__gate_kick(rapt_gate *g, rapt__gate_waiter *w)
 {
     pthread_mutex_lock(&g->mu);
@@ -357,6 +379,8 @@ int rapt_gate_try_acquire(rapt_gate *g, uint64_t slots, uint64_t bytes)
     return rapt__gate_wait(g, &w, slots, bytes, TRY_ONLY, NULL);
 }
 
+/* No waiter can be admitted by a charge (it only adds to what is held), so there is nothing to
+ * grant and no one to notify. */
 int rapt_gate_charge(rapt_gate *g, uint64_t slots, uint64_t bytes)
 {
     if (!g)
@@ -380,6 +404,8 @@ int rapt_gate_release(rapt_gate *g, uint64_t slots, uint64_t bytes)
     }
     g->held[SLOTS] -= slots;
     g->held[BYTES] -= bytes;
+    /* The clock is read only when someone waits: a release with no waiter stays a few
+     * arithmetic operations under the lock. */
     grant(g, g->head ? rapt__now_ns() : 0);
     pthread_mutex_unlock(&g->mu);
     notify(g, true);
@@ -402,6 +428,9 @@ static int change_limits(rapt_gate *g, const uint64_t *cap, const uint64_t *max)
             g->max[d] = max[d];
     }
     g->st.resizes++;
+    /* Growing admits waiters that now fit; shrinking a maximum that follows the capacity fails
+     * the waiters that became impossible. Both are grant()'s job, with the same rule as a
+     * release, so a resize can never admit out of order. */
     grant(g, g->head ? rapt__now_ns() : 0);
     pthread_mutex_unlock(&g->mu);
     notify(g, true);

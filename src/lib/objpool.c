@@ -56,11 +56,15 @@ static uint64_t now_ns(void)
     return rapt__now_ns();
 }
 
+/* Every object that exists or is about to: idle, lent, or being created, validated or reset
+ * by a thread that has dropped the lock. max bounds this sum at all times. */
 static size_t total(const rapt_objpool *p)
 {
     return p->nidle + p->nlent + p->creating;
 }
 
+/* The idle ring has room for max objects, which total() never exceeds, so pushes cannot
+ * overflow it. */
 static void idle_push_back(rapt_objpool *p, void *obj, uint64_t since)
 {
     size_t i = (p->ihead + p->nidle) % p->o.max;
@@ -95,6 +99,8 @@ static void lend(rapt_objpool *p, void *obj)
         p->st.peak_lent = p->nlent;
 }
 
+/* Removes obj from the lent set, if it is there. Checking membership is what makes a double
+ * release or a foreign pointer an error instead of a corrupted pool. */
 static bool unlend(rapt_objpool *p, void *obj)
 {
     for (size_t i = 0; i < p->nlent; i++) {
@@ -121,7 +127,9 @@ void rapt_objpool_opts_init(rapt_objpool_opts *o)
         memset(o, 0, sizeof(*o));
 }
 
-/* Destroys the idle objects past the timeout, oldest first, keeping min. Returns how many. */
+/* Destroys the idle objects past the timeout, oldest first, keeping min. Returns how many.
+ * One object per lock round: the destroy callback (closing a connection) may be slow and must
+ * not run under the lock, and lenders may come and go between two evictions. */
 static int evict(rapt_objpool *p)
 {
     if (!p->o.idle_timeout_ns)
@@ -145,6 +153,9 @@ static int evict(rapt_objpool *p)
     }
 }
 
+/* The housekeeping thread: evicts, then sleeps until the oldest idle object's deadline. A
+ * release signals it (the idle set changed, perhaps from empty), and closing the pool wakes it
+ * to exit. */
 static void *housekeeper(void *arg)
 {
     rapt_objpool *p = arg;
@@ -201,6 +212,8 @@ int rapt_objpool_create(rapt_objpool **out, const rapt_objpool_opts *opts)
     pthread_cond_init(&p->hk_cv, &ca);
     pthread_condattr_destroy(&ca);
 
+    /* Prewarming happens before the pool is visible to anyone, so no lock is needed; a failure
+     * undoes everything, leaving no half-made pool behind. */
     size_t warm = opts->prewarm ? opts->prewarm : opts->min;
     for (size_t i = 0; i < warm; i++) {
         void *obj = NULL;
@@ -253,7 +266,9 @@ static void remove_waiter(rapt_objpool *p, owaiter *w)
     }
 }
 
-/* Tells the oldest waiter that it may create an object (room appeared under max). */
+/* Gives room that appeared under max (an object destroyed, a creation failed) to the oldest
+ * waiter: the room is reserved for it here (counted in `creating`), so a thread arriving
+ * before the waiter wakes cannot take it and send the waiter to the back of the line. */
 static void wake_creator(rapt_objpool *p)
 {
     owaiter *w = p->wh;
@@ -261,6 +276,7 @@ static void wake_creator(rapt_objpool *p)
         p->wh = w->next;
         if (!p->wh)
             p->wt = NULL;
+        p->creating++;
         w->result = W_CREATE;
         pthread_cond_signal(&w->cond);
     }
@@ -273,15 +289,17 @@ int rapt_objpool_acquire(rapt_objpool *p, uint64_t timeout_ns, void **obj)
     *obj = NULL;
     uint64_t t0 = now_ns();
     uint64_t deadline = timeout_ns == RAPT_OBJPOOL_FOREVER ? 0 : rapt__sat_add(t0, timeout_ns);
-    bool waited = false;
+    bool waited = false, reserved = false; /* reserved: wake_creator() counted us in creating */
     int rc = 0;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         if (p->closed) {
+            if (reserved)
+                p->creating--;
             rc = RAPT_ECLOSED;
             break;
         }
-        if (p->nidle) {
+        if (p->nidle && !reserved) {
             void *o = idle_pop_back(p);
             if (p->o.ops.validate) {
                 /* Keep it counted while it is being checked: count it as being created. */
@@ -303,8 +321,12 @@ int rapt_objpool_acquire(rapt_objpool *p, uint64_t timeout_ns, void **obj)
             *obj = o;
             break;
         }
-        if (total(p) < p->o.max) {
-            p->creating++;
+        if (reserved || total(p) < p->o.max) {
+            /* Count the object before it exists, so max holds while the (possibly slow)
+             * create callback runs without the lock. */
+            if (!reserved)
+                p->creating++;
+            reserved = false;
             pthread_mutex_unlock(&p->mu);
             void *o = NULL;
             int r = p->o.ops.create(p->o.userdata, &o);
@@ -329,6 +351,8 @@ int rapt_objpool_acquire(rapt_objpool *p, uint64_t timeout_ns, void **obj)
             *obj = o;
             break;
         }
+        /* Nothing idle and no room: a try (timeout 0) fails here without queueing, so it can
+         * never take an object ahead of a thread that waits. */
         if (timeout_ns == 0) {
             rc = -EAGAIN;
             break;
@@ -366,8 +390,12 @@ int rapt_objpool_acquire(rapt_objpool *p, uint64_t timeout_ns, void **obj)
             rc = 0;
             break;
         }
-        if (w.result == W_CREATE)
+        if (w.result == W_CREATE) {
+            reserved = true;
             continue;
+        }
+        /* A timeout that raced with a hand-over loses: the loop above only times out while
+         * still WAITING, and a handed object is already counted as lent to us. */
         if (w.result == RAPT_ETIMEDOUT) {
             p->st.timeouts++;
             /* We may have been next for room that appeared; pass it on. */
@@ -376,6 +404,8 @@ int rapt_objpool_acquire(rapt_objpool *p, uint64_t timeout_ns, void **obj)
         rc = w.result;
         break;
     }
+    /* Latency covers the whole call: waiting, validation and creation, which is what a caller
+     * of a connection pool experiences. */
     if (rc == 0) {
         uint64_t lat = now_ns() - t0;
         p->st.acquired++;
@@ -403,6 +433,8 @@ static int give_back(rapt_objpool *p, void *obj, bool broken)
         pthread_mutex_unlock(&p->mu);
         return -EINVAL;
     }
+    /* reset runs without the lock but before the object is visible to anyone else, so it has
+     * the object to itself; while it runs the object is counted in `creating`. */
     if (!broken && !p->closed && p->o.ops.reset) {
         /* Keep it counted while the caller's reset runs unlocked. */
         p->creating++;
@@ -420,6 +452,8 @@ static int give_back(rapt_objpool *p, void *obj, bool broken)
         maybe_free(p, last);
         return 0;
     }
+    /* Hand over to the oldest waiter directly: it never competes with newcomers for this
+     * object. Otherwise the object becomes idle, at the back (the warm end). */
     owaiter *w = p->wh;
     if (w) {
         p->wh = w->next;
@@ -455,6 +489,8 @@ int rapt_objpool_evict_idle(rapt_objpool *p)
     return evict(p);
 }
 
+/* Destroy closes the pool and destroys what is idle; what is still lent keeps the pool alive
+ * until it comes back (see give_back()), so a late release never touches freed memory. */
 void rapt_objpool_destroy(rapt_objpool *p)
 {
     if (!p)
