@@ -113,6 +113,9 @@ static blk **next_large(rapt_arena *a, unsigned fl, unsigned sl)
     return &a->large[nf][__builtin_ctz(a->sl_map[nf])];
 }
 
+/* Makes b a free block in its list. It also writes the footer (the next block's prev_size)
+ * and clears the next block's PREV_INUSE: those two are what let a later free of the next
+ * block find and merge this one in O(1). */
 static void bin_insert(rapt_arena *a, blk *b)
 {
     uint64_t s = bsize(b);
@@ -213,6 +216,8 @@ static blk *best_fit(rapt_arena *a, uint64_t s)
 
 /* Marks b (already out of the free lists) as a live block of exactly s bytes, returning any
  * tail large enough to be a block to the free lists. */
+/* A tail smaller than MIN_BLOCK stays with the allocation (internal slack) rather than become
+ * a free block too small to hold its list links. */
 static void carve(rapt_arena *a, blk *b, uint64_t s)
 {
     uint64_t have = bsize(b);
@@ -246,6 +251,8 @@ static void unlock(rapt_arena *a)
 }
 
 /* Resets the index to one free block spanning the region. */
+/* Reset is this: the index is rebuilt around one free block and the fence. Blocks handed out
+ * before are simply forgotten, which is what makes a reset O(1) whatever was allocated. */
 static void format(rapt_arena *a)
 {
     memset(a->small, 0, sizeof(a->small));
@@ -269,6 +276,9 @@ void rapt_arena_opts_init(rapt_arena_opts *o)
         memset(o, 0, sizeof(*o));
 }
 
+/* The gate charge comes first: if the budget refuses, nothing has been mapped. The capacity
+ * is rounded down to 16 so every block boundary stays aligned, and the fence takes the last
+ * 16 bytes. */
 int rapt_arena_create(rapt_arena **out, const rapt_arena_opts *opts)
 {
     if (!out)
@@ -431,6 +441,9 @@ static blk *live_header(const rapt_arena *a, const void *p)
     return b;
 }
 
+/* Coalescing happens at once, in both directions, so two free blocks are never neighbours:
+ * the free lists then describe the fragmentation exactly, and best fit sees the largest holes
+ * the live blocks allow. */
 int rapt_arena_free(rapt_arena *a, void *p)
 {
     if (!a)
@@ -508,6 +521,9 @@ int rapt_arena_trim(rapt_arena *a)
     return 0;
 }
 
+/* largest_free is what an allocation could get now, header excluded: the largest free block
+ * sits at the end of the highest non-empty list (lists are sorted), or is the largest exact
+ * small size. */
 int rapt_arena_stats_get(rapt_arena *a, rapt_arena_stats *out)
 {
     if (!a || !out)

@@ -268,6 +268,8 @@ static bool hless(const rapt_pool *p, const heap *h, const rapt_task *a, const r
     return better(p, a, b);
 }
 
+/* Every move in a heap goes through here, so each task always knows its index: that is what
+ * makes removing an arbitrary task (a cancel, an expiry) O(log n) instead of a search. */
 static void hset(heap *h, size_t i, rapt_task *t)
 {
     h->v[i] = t;
@@ -426,6 +428,8 @@ static uint64_t now_ns(void)
     return rapt__now_ns();
 }
 
+/* A task that never ran reports its queueing time up to `end` (when it was cancelled or timed
+ * out), so "how long did it wait" has an answer for every task. */
 static void fill_result(const rapt_task *t, rapt_task_result *r, bool ran, int status, uint64_t end,
                         uint64_t run_ns)
 {
@@ -446,6 +450,9 @@ static void fill_result(const rapt_task *t, rapt_task_result *r, bool ran, int s
 }
 
 /* Hands the result to the future and the callback. Runs without pool.mu. */
+/* The future is completed before on_done runs, so a callback that waits on the task's own
+ * future (or releases it) cannot block. f->task is left for account(), under pool.mu: until
+ * then a concurrent cancel finds the task FINISHING and answers -EALREADY. */
 static void publish(rapt_task *t, const rapt_task_result *r)
 {
     rapt_future *f = t->fut;
@@ -461,6 +468,8 @@ static void publish(rapt_task *t, const rapt_task_result *r)
         t->on_done(r, t->userdata);
 }
 
+/* The last of the two references (the caller's, the pool's) frees the future; either side
+ * may be last, on any thread, which is why the count is atomic and not under a lock. */
 static void future_unref(rapt_future *f)
 {
     if (f && atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) == 1) {
@@ -471,6 +480,8 @@ static void future_unref(rapt_future *f)
 }
 
 /* Tasks submitted and not yet recycled. Under pool.mu. */
+/* Reads the submitters' counter without their help: it may grow right after, which only
+ * means a waiter that saw 0 returned at a moment when the pool was in fact idle. */
 static uint64_t outstanding(const rapt_pool *p)
 {
     return p->locked_submitted + atomic_load(&p->inbox_submitted) - p->finished;
@@ -531,6 +542,8 @@ static void account(rapt_pool *p, rapt_task *t, const rapt_task_result *r)
 
 /* Publishes a chain of tasks that end without running (linked by next, each with status set),
  * then accounts them. Called without pool.mu; returns without it. */
+/* Results are built twice (once to publish, once to account) rather than kept: a chain may
+ * be long (a cancelling shutdown) and the result is cheap to rebuild from the node. */
 static void finish_unrun(rapt_pool *p, rapt_task *chain)
 {
     if (!chain)
@@ -563,6 +576,8 @@ static void push_unrun(rapt_task **chain, rapt_task *t, int status)
 /* ---- workers --------------------------------------------------------------------------------- */
 
 /* Why a task must not start now, or 0. */
+/* The order says which reason wins when several hold: an explicit cancellation beats the
+ * group token, which beats the timeout. now 0 means "do not check the timeout". */
 static int stop_reason(const rapt_task *t, uint64_t now)
 {
     int s = atomic_load_explicit(&t->stop, memory_order_acquire);
@@ -582,6 +597,8 @@ static int stop_reason(const rapt_task *t, uint64_t now)
  * *dead instead; the function stops as soon as it has any, so the caller publishes them
  * promptly. */
 /* Moves the inbox to the end of the plain lane, oldest first. Under pool.mu. */
+/* The exchange takes the whole inbox at once (no ABA problem: nobody pops single nodes); the
+ * inbox is a LIFO, so the chain is reversed to restore submission order. */
 static void drain_inbox(rapt_pool *p)
 {
     if (!atomic_load_explicit(&p->inbox, memory_order_relaxed))
@@ -691,6 +708,9 @@ static unsigned pick(rapt_pool *p, rapt_task **dead, rapt_task **batch, batchctl
 }
 
 /* Wakes one idle worker if there is work it could take and nobody is already being woken. */
+/* wake_pending counts signals sent to sleeping workers that have not woken yet: without it a
+ * burst of submissions would signal the same sleeper again and again, each a futex call, while
+ * only one worker wakes. */
 static void wake_one(rapt_pool *p)
 {
     if (p->idle > p->wake_pending) {
@@ -908,6 +928,9 @@ static void cancel_plain_lane(rapt_pool *p)
 
 /* The memory wait of a task picked in state MEMWAIT. Called and returns with pool.mu held.
  * Returns true when the task was admitted and should run. */
+/* While this worker sleeps in the gate, p->memwaiter keeps other workers off the memory queue
+ * (they would only queue behind it in the gate and hold their threads), and the task's stop
+ * flag lets a cancel or a cancelling shutdown interrupt the wait (rapt__gate_kick()). */
 static bool wait_memory(rapt_pool *p, rapt_task *t, rapt_task **dead)
 {
     pthread_mutex_unlock(&p->mu);
@@ -1069,6 +1092,9 @@ static void *worker_main(void *arg)
 }
 
 /* Starts one worker. Under pool.mu. */
+/* Worker slots are never reused: a joined slot stays in the array, so an index names one
+ * thread for the pool's life (it is in the thread's name and in task results). Resizes are
+ * rare enough that the array's growth does not matter. */
 static int spawn_worker(rapt_pool *p)
 {
     if (p->nw == p->capw) {
@@ -1103,6 +1129,9 @@ static int spawn_worker(rapt_pool *p)
 }
 
 /* Joins workers that have exited. Called without pool.mu. */
+/* Joins outside pool.mu: an exiting worker takes the lock on its way out, and joining it
+ * under the lock would wait for that forever. A slot is marked joined before the unlock so
+ * that two callers never join the same thread. */
 static void join_exited(rapt_pool *p, bool all)
 {
     for (;;) {
@@ -1124,6 +1153,9 @@ static void join_exited(rapt_pool *p, bool all)
     }
 }
 
+/* Misuse detection for wait_idle and shutdown called from a task: they would wait for the
+ * very task that calls them. A scan of the slots, not a thread-local variable, so the pool
+ * keeps no state outside its handle. */
 static bool on_worker_thread(const rapt_pool *p)
 {
     pthread_t self = pthread_self();
@@ -1178,6 +1210,8 @@ static int machine_defaults(const rapt_pool_opts *o, unsigned *threads, uint64_t
     return r;
 }
 
+/* The machine is read only when a default needs it: a pool with explicit threads and budget
+ * starts without touching /proc or /sys. */
 int rapt_pool_create(rapt_pool **out, const rapt_pool_opts *opts)
 {
     if (!out)
@@ -1414,6 +1448,9 @@ static int submit_plain(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_tas
         x->next = head;
     } while (!atomic_compare_exchange_weak_explicit(&p->inbox, &head, x, memory_order_release,
                                                     memory_order_relaxed));
+    /* Only a sleeping worker needs the lock and a signal; spinning ones see the inbox. The load
+     * of nidle comes after the push (both sequentially consistent), pairing with the worker
+     * that stores nidle before it checks the inbox and sleeps: one of the two sees the other. */
     if (atomic_load(&p->nidle)) {
         pthread_mutex_lock(&p->mu);
         wake_one(p);
@@ -1422,6 +1459,9 @@ static int submit_plain(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_tas
     return 0;
 }
 
+/* Three ways in, cheapest first: run now in the caller (the queue is full and the policy says
+ * so), the lock-free inbox (plain tasks), or the locked queues (everything with options or a
+ * future, which the pick, cancel and expiry paths need to find). */
 int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_opts *opts,
                      rapt_future **out)
 {
@@ -1494,6 +1534,8 @@ int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_o
             return run_here(p, fn, arg, opts, out);
         return err;
     }
+    /* Deadlines and timeouts are stored as absolute monotonic times, so ordering and expiry
+     * compare them without knowing when each task was submitted. */
     memset(t, 0, sizeof(*t));
     t->fn = fn;
     t->arg = arg;
@@ -1523,6 +1565,8 @@ int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_o
     t->qidx = t->xidx = NPOS;
     t->qclass = t->mem ? 1 : 0;
     t->worker = NO_WORKER;
+    /* The only failure left is a heap growing (realloc); it is undone so nothing half-queued
+     * remains and the caller gets the error with no callback fired. */
     err = queue_push(p, &p->q[t->qclass], t);
     if (!err && t->expire)
         err = heap_push(p, &p->xh, t);
@@ -1555,6 +1599,8 @@ int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_o
 
 /* ---- inside a task --------------------------------------------------------------------------- */
 
+/* Called in tight loops by tasks: a relaxed-enough atomic load or two, and a clock read only
+ * for tasks that have a timeout. */
 bool rapt_task_should_stop(const rapt_task *t)
 {
     return t && stop_reason(t, t->expire ? now_ns() : 0) != 0;
@@ -1703,6 +1749,8 @@ void rapt_future_release(rapt_future *f)
 
 /* ---- control --------------------------------------------------------------------------------- */
 
+/* Shrinking only lowers the target: each surplus worker notices it at the top of its loop,
+ * between tasks, and leaves; a running task is never interrupted. */
 int rapt_pool_resize(rapt_pool *p, unsigned threads)
 {
     if (!p || threads == 0 || threads > 4096)
@@ -1753,6 +1801,8 @@ int rapt_pool_wait_idle(rapt_pool *p)
     return 0;
 }
 
+/* Both modes end by waiting for outstanding() to reach 0, which also covers tasks still in
+ * the lock-free inbox: they were counted before they were pushed. */
 int rapt_pool_shutdown(rapt_pool *p, rapt_pool_shutdown_mode mode)
 {
     if (!p || (mode != RAPT_POOL_DRAIN && mode != RAPT_POOL_CANCEL))
