@@ -402,7 +402,10 @@ static void queue_remove(rapt_pool *p, queue *q, rapt_task *t)
 static void sync_ready(rapt_pool *p)
 {
     size_t full = p->q[0].nf + p->q[0].h.n + p->q[1].nf + p->q[1].h.n;
-    size_t n = p->q[0].nf + p->q[0].h.n + p->npl + p->nbatches;
+    /* Registered batches do not count: their last task may be claimed and long, and a worker
+     * that took "a batch exists" for work would spin on it. Thieves are woken instead (the
+     * batch's owner wakes one, and each thief wakes another while tasks remain). */
+    size_t n = p->q[0].nf + p->q[0].h.n + p->npl;
     if (!p->memwaiter)
         n += p->q[1].nf + p->q[1].h.n;
     if (atomic_load_explicit(&p->ready, memory_order_relaxed) != (n != 0))
@@ -878,6 +881,8 @@ static bool steal(rapt_pool *p, unsigned idx, rapt_task *ctx)
         if (j >= b->n)
             continue;
         ptask *x = b->items[j]; /* read under pool.mu: the owner cannot unregister b now */
+        if (j + 1 < b->n)
+            wake_one(p); /* more to take: another idle worker may help */
         pthread_mutex_unlock(&p->mu);
         rapt_task_result r;
         run_plain(p, ctx, x, idx, p->no_timing ? 0 : now_ns(), &r);

@@ -5,6 +5,7 @@
  * Ordering tests hold the only worker on a "blocker" task while they queue others, so the
  * order the worker then picks is the pool's decision alone. Nothing asserts on elapsed time. */
 #include <dirent.h>
+#include <sys/resource.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -40,6 +41,7 @@ typedef struct gatevar {
     pthread_cond_t cv;
     bool open;
     bool entered;
+    atomic_bool finished;
 } gatevar;
 
 static void gv_init(gatevar *g)
@@ -47,6 +49,7 @@ static void gv_init(gatevar *g)
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     g->open = g->entered = false;
+    atomic_init(&g->finished, false);
 }
 
 static void gv_open(gatevar *g)
@@ -74,6 +77,7 @@ static int blocker(rapt_task *t, void *arg)
     while (!g->open)
         pthread_cond_wait(&g->cv, &g->mu);
     pthread_mutex_unlock(&g->mu);
+    atomic_store(&g->finished, true);
     return 0;
 }
 
@@ -1155,6 +1159,44 @@ START_TEST(stress_memory_budget_with_arenas)
 }
 END_TEST
 
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+/* Idle workers sleep: while one long task runs, the other worker must not burn CPU, even when
+ * that task is the last of a batch still registered for stealing. Measured as the process's
+ * CPU time over a pause, not as elapsed time: a spinning worker would use about as much CPU as
+ * the pause lasts. */
+START_TEST(idle_workers_sleep)
+{
+    rapt_pool *p = mkpool(1, RAPT_GATE_UNLIMITED);
+    gatevar g[3];
+    for (int i = 0; i < 3; i++)
+        gv_init(&g[i]);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(rapt_pool_submit(p, blocker, &g[i], NULL, NULL), 0);
+    gv_await_entered(&g[0]); /* the only worker took all three as one batch */
+    ck_assert_int_eq(rapt_pool_resize(p, 2), 0);
+    gv_await_entered(&g[1]); /* the new worker stole the second */
+    gv_open(&g[0]);
+    gv_await_entered(&g[2]); /* the owner claimed the last one */
+    gv_open(&g[1]);
+    while (!atomic_load(&g[0].finished) || !atomic_load(&g[1].finished))
+        usleep(1000);
+    usleep(20000); /* the spin phase, a few dozen microseconds, is over */
+    double c0 = cpu_seconds();
+    usleep(300000);
+    double used = cpu_seconds() - c0;
+    ck_assert_msg(used < 0.1, "an idle worker used %.3f s of CPU in a 0.3 s pause", used);
+    gv_open(&g[2]);
+    rapt_pool_destroy(p);
+}
+END_TEST
+
 /* Workers carry the pool's name, visible to ps, top -H and gdb. */
 START_TEST(workers_are_named)
 {
@@ -1218,6 +1260,7 @@ static Suite *pool_suite(void)
     RAPT_TCASE(s, misuse_from_inside_a_task, 20);
     RAPT_TCASE(s, bounded_queue, 20);
     RAPT_TCASE(s, workers_are_named, 20);
+    RAPT_TCASE(s, idle_workers_sleep, 30);
     RAPT_TCASE(s, stress_million_tasks, 400);
     RAPT_TCASE(s, stress_many_producers, 400);
     RAPT_TCASE(s, stress_memory_budget_with_arenas, 200);
