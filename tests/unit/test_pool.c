@@ -1187,7 +1187,9 @@ START_TEST(idle_workers_sleep)
     gv_open(&g[1]);
     while (!atomic_load(&g[0].finished) || !atomic_load(&g[1].finished))
         usleep(1000);
-    usleep(20000); /* the spin phase, a few dozen microseconds, is over */
+    /* Past its short spin, the idle worker goes to sleep (and is counted idle just before). */
+    while (pstats(p).idle != 1)
+        usleep(1000);
     double c0 = cpu_seconds();
     usleep(300000);
     double used = cpu_seconds() - c0;
