@@ -164,7 +164,8 @@ int main(int argc, char **argv)
                                         "rapt pool (caller-runs)", "GLib GThreadPool",
                                         "OpenMP tasks (libgomp)"};
     double t[NPEERS][100];
-    run_omp(1000, threads); /* start libgomp's team once, as every OpenMP program does */
+    if (only < 0 || only == 4)
+        run_omp(1000, threads); /* start libgomp's team once, as every OpenMP program does */
     if (only >= 0 && only < NPEERS) {
         /* A fresh process: one unmeasured run first, so the heap is grown and the code and
          * threads are warm for every peer alike (libgomp and GLib allocate per task too). */
