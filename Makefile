@@ -1,7 +1,7 @@
 # rapt: the two commands a fresh Debian 12 machine needs are `make demo` and `make test`.
 #
 #   make            build the release tree (build/release)
-#   make test       build release and asan-ubsan (and tsan), run every test in each
+#   make test       build release, asan-ubsan and tsan; run every test (tsan: the threaded ones)
 #   make demo       build, then run rapt on the bundled example
 #   make bench      run the side-by-side benchmarks in bench/
 #   make install    install into PREFIX (default /usr/local)
@@ -25,7 +25,7 @@ build:
 
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory test-release test-asan
+	@$(MAKE) --no-print-directory test-release test-asan test-tsan
 
 test-release:
 	@cmake --preset release $(CMAKE_ARGS) >/dev/null

@@ -148,5 +148,50 @@ void rapt__monitor_set_clock(rapt_monitor *m, uint64_t (*now)(void *), void *use
  * taken from *s, seq and level[] are assigned; thresholds, the ring and every callback behave as
  * for a real sample. For tests of alerts and trends. Returns 0, -EINVAL or -EBUSY. */
 int rapt__monitor_feed(rapt_monitor *m, const rapt_sample *s);
+/* A hint to the CPU inside a spin-wait loop (frees pipeline resources for a sibling
+ * hyperthread); a compiler barrier elsewhere. */
+static inline void rapt__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* ---- gate internals for the thread pool (src/lib/gate.c) -------------------------------------
+ * The pool waits for memory on behalf of a task and must be able to stop that wait when the
+ * task is cancelled or the pool shuts down. A waiter lives in the caller's memory (the pool
+ * embeds it in its task node). Protocol for stopping a wait: store the error to return in
+ * *w->stop (non-zero), then call rapt__gate_kick(). The waiter reads *stop under the gate's lock
+ * before it queues and after every wake-up, and kick takes that lock, so a stop is never lost:
+ * either the waiter sees the flag before sleeping or kick finds it queued and wakes it. */
+#include <pthread.h>
+#include <stdatomic.h>
+
+typedef struct rapt__gate_waiter {
+    struct rapt__gate_waiter *prev, *next; /* in the gate's FIFO, under its lock */
+    uint64_t need[2];                      /* slots, bytes */
+    int result;                            /* 1 while waiting, then 0 or a negative code */
+    bool queued;
+    uint64_t enq_ns;
+    pthread_cond_t cond;
+    const _Atomic int *stop; /* may be NULL */
+} rapt__gate_waiter;
+
+struct rapt_gate;
+/* deadline_ns of rapt__gate_wait() that means "do not wait" (no real deadline is 1 ns). */
+#define RAPT__GATE_TRY 1u
+
+/* Acquires like rapt_gate_acquire(), giving up at deadline_ns (monotonic, 0 = never) with
+ * RAPT_ETIMEDOUT, or when *stop becomes non-zero with that value. w is caller storage, used only
+ * during the call. */
+int rapt__gate_wait(struct rapt_gate *g, rapt__gate_waiter *w, uint64_t slots, uint64_t bytes,
+                    uint64_t deadline_ns, const _Atomic int *stop);
+/* Wakes w if it is waiting in g (see the protocol above). Safe to call with other locks held:
+ * the gate's lock is always the innermost one. */
+void rapt__gate_kick(struct rapt_gate *g, rapt__gate_waiter *w);
 
 #endif /* RAPT_INTERNAL_H */

@@ -16,5 +16,9 @@
 #include "rapt/tune.h"
 #include "rapt/report.h"
 #include "rapt/monitor.h"
+#include "rapt/gate.h"
+#include "rapt/arena.h"
+#include "rapt/pool.h"
+#include "rapt/objpool.h"
 
 #endif /* RAPT_RAPT_H */

@@ -241,5 +241,21 @@ rapt_cgroup_version rapt__cgroup_locate(const rapt__root *r, const char *ctrl, c
 /* The mount point of the v1 hierarchy carrying ctrl, or with ctrl NULL of cgroup2, from
  * /proc/self/mountinfo under the root. Returns 0, -ENOENT or -errno. */
 int rapt__cgroup_mount_point(const rapt__root *r, const char *ctrl, char *point, size_t n);
+/* ---- memory and threads (src/os/linux/mem.c, thread.c) --------------------------------------
+ * What the in-process modules (arena, pool, objpool) need from the kernel. */
+
+/* Maps `len` bytes of private anonymous memory, readable and writable, without reserving swap
+ * or touching pages (so resident memory grows only with use). *map and *map_len receive what to
+ * pass to rapt__os_unmap (the length rounded up to pages). Returns 0 or -errno. */
+int rapt__os_map(size_t len, void **map, size_t *map_len);
+void rapt__os_unmap(void *map, size_t map_len);
+
+/* Gives the whole pages inside [p, p+len) back to the kernel; they read as zero afterwards.
+ * Partial pages at either end are left alone. */
+void rapt__os_release_pages(void *p, size_t len);
+
+/* Names the calling thread (truncated to the kernel's 15 characters); failures are ignored:
+ * a name is a debugging aid. */
+void rapt__os_thread_name(const char *name);
 
 #endif /* RAPT_OS_H */
