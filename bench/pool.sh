@@ -35,7 +35,7 @@ echo "tiny tasks: $TASKS tasks, $THREADS worker threads, median of $ROUNDS round
 sort -n -k1,1 -k2,2n "$out" | awk -v tasks="$TASKS" '
     { v[$1, n[$1]++] = $2 }
     END {
-        split("rapt pool (defaults)|rapt pool (no timing)|rapt pool (caller-runs)|GLib GThreadPool|OpenMP tasks (libgomp)", name, "|")
+        split("rapt pool (defaults)|rapt pool (all timed)|rapt pool (caller-runs)|GLib GThreadPool|OpenMP tasks (libgomp)", name, "|")
         for (p = 0; p < 5; p++) {
             c = n[p]; m[p] = c % 2 ? v[p, int(c / 2)] : (v[p, c / 2 - 1] + v[p, c / 2]) / 2
             printf "  %-26s %12.0f tasks/s  %7.1f ns/task  (range %.1f-%.1f)\n", name[p + 1], 1e9 / m[p], m[p], v[p, 0], v[p, c - 1]

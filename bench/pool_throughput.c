@@ -15,8 +15,8 @@
  *          g_thread_pool_free(pool, FALSE, TRUE) to wait;
  *   OpenMP one thread of a THREADS-wide team creates `#pragma omp task`s inside `single`, the
  *          team runs them, the region's barrier waits.
- * rapt is measured three ways: with its defaults; with no_task_timing (GLib and libgomp time
- * nothing per task); and with that plus max_queued = 64 per worker and
+ * rapt is measured three ways: with its defaults (plain tasks untimed, as GLib and libgomp
+ * time nothing per task); with time_plain_tasks (per-task queue and run times for all); and with that plus max_queued = 64 per worker and
  * RAPT_POOL_FULL_CALLER_RUNS, which is what libgomp does by default (past 64 queued tasks per
  * thread it runs new tasks in the creating thread). Without -o, rounds alternate between the
  * peers in one process; the median of each is reported with the ratios. The counter is checked
@@ -55,7 +55,7 @@ static int rapt_fn(rapt_task *t, void *arg)
     return 0;
 }
 
-/* mode 0: defaults; 1: no per-task timing; 2: that, and the submitter runs tasks itself while
+/* mode 0: defaults; 1: every task timed (time_plain_tasks); 2: defaults, and the submitter runs tasks itself while
  * 64 per worker are queued (libgomp's own throttle for task creation). */
 static int rapt_mode;
 
@@ -65,7 +65,7 @@ static double run_rapt(size_t n, unsigned threads)
     rapt_pool_opts_init(&o);
     o.threads = threads;
     o.mem_budget = RAPT_GATE_UNLIMITED;
-    o.no_task_timing = rapt_mode >= 1;
+    o.time_plain_tasks = rapt_mode == 1;
     if (rapt_mode == 2) {
         o.max_queued = 64 * (size_t)threads;
         o.when_full = RAPT_POOL_FULL_CALLER_RUNS;
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
         return 2;
     }
     enum { NPEERS = 5 };
-    static const char *names[NPEERS] = {"rapt pool (defaults)", "rapt pool (no timing)",
+    static const char *names[NPEERS] = {"rapt pool (defaults)", "rapt pool (all timed)",
                                         "rapt pool (caller-runs)", "GLib GThreadPool",
                                         "OpenMP tasks (libgomp)"};
     double t[NPEERS][100];

@@ -32,6 +32,7 @@ static void until(double t, int spin)
         while (now() < t)
             for (int i = 0; i < 20000; i++)
                 x += (unsigned long)i;
+        (void)x;
         return;
     }
     double d;

@@ -11,6 +11,7 @@
 
 /* Prints the message with every newline folded into "\n" so the error stays one line even
  * when it quotes a hostile file name. */
+static void one_line(const char *prefix, const char *fmt, va_list ap) RAPT__PRINTF(2, 0);
 static void one_line(const char *prefix, const char *fmt, va_list ap)
 {
     char buf[2048];

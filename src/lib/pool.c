@@ -772,7 +772,7 @@ static void run_batch(rapt_pool *p, unsigned idx, rapt_task **batch, unsigned n,
     p->st.running += n;
     pthread_mutex_unlock(&p->mu);
     /* One clock read per task: a task starts when the previous one ends. Batches of plain tasks
-     * go without any when the pool was created with no_task_timing (clock 0 = untimed). */
+     * go without any when the pool was created with time_plain_tasks off (clock 0 = untimed). */
     uint64_t clock = (n > 1 && p->no_timing) ? 0 : now_ns();
     for (unsigned i = 0; i < n; i++)
         clock = run_one(p, batch[i], idx, clock, n > 1, &res[i]);
@@ -1267,7 +1267,7 @@ int rapt_pool_create(rapt_pool **out, const rapt_pool_opts *opts)
     p->aging = opts->aging_ns;
     p->max_queued = opts->max_queued;
     p->when_full = opts->when_full;
-    p->no_timing = opts->no_task_timing;
+    p->no_timing = !opts->time_plain_tasks;
     p->stack = opts->stack_size;
     p->log = opts->log;
     p->log_userdata = opts->log_userdata;

@@ -234,6 +234,7 @@ static int run(int argc, char **argv, int i, int end)
             while (now() < until)
                 for (int k = 0; k < 10000; k++)
                     x += (unsigned long)k;
+            (void)x;
             i++;
         } else if (strcmp(w, "print") == 0 || strcmp(w, "eprint") == 0) {
             fflush(NULL);

@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -238,6 +239,47 @@ START_TEST(results_and_accounting)
     ck_assert_uint_eq(st.failed, 9);
     ck_assert_uint_eq(st.queued + st.running, 0);
     rapt_pool_destroy(p);
+}
+END_TEST
+
+static int nap_fn(rapt_task *t, void *arg)
+{
+    (void)t;
+    (void)arg;
+    struct timespec ts = {0, 200000}; /* 0.2 ms: long enough that a timed run is never 0 ns */
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
+/* Plain tasks are counted but not timed unless time_plain_tasks is set; tasks with a future are
+ * always timed. What is asserted is which totals move, not how long anything took. */
+START_TEST(plain_task_timing_is_opt_in)
+{
+    for (int timed = 0; timed < 2; timed++) {
+        rapt_pool_opts o;
+        rapt_pool_opts_init(&o);
+        o.threads = 2;
+        o.mem_budget = RAPT_GATE_UNLIMITED;
+        o.time_plain_tasks = timed;
+        rapt_pool *p = NULL;
+        ck_assert_int_eq(rapt_pool_create(&p, &o), 0);
+        for (int i = 0; i < 20; i++)
+            ck_assert_int_eq(rapt_pool_submit(p, nap_fn, NULL, NULL, NULL), 0);
+        ck_assert_int_eq(rapt_pool_wait_idle(p), 0);
+        rapt_pool_stats st = pstats(p);
+        ck_assert_uint_eq(st.completed, 20);
+        if (timed)
+            ck_assert_uint_gt(st.run_ns_total, 0);
+        else
+            ck_assert_uint_eq(st.run_ns_total, 0);
+        rapt_future *f;
+        ck_assert_int_eq(rapt_pool_submit(p, nap_fn, NULL, NULL, &f), 0);
+        rapt_task_result r;
+        ck_assert_int_eq(rapt_future_wait(f, &r), 0);
+        ck_assert_uint_gt(r.run_ns, 0);
+        rapt_future_release(f);
+        rapt_pool_destroy(p);
+    }
 }
 END_TEST
 
@@ -1244,6 +1286,7 @@ static Suite *pool_suite(void)
     RAPT_TCASE(s, bad_arguments_are_errors, 10);
     RAPT_TCASE(s, defaults_follow_the_machine, 10);
     RAPT_TCASE(s, results_and_accounting, 20);
+    RAPT_TCASE(s, plain_task_timing_is_opt_in, 20);
     RAPT_TCASE(s, priority_then_deadline_then_fifo, 20);
     RAPT_TCASE(s, earliest_deadline_first, 20);
     RAPT_TCASE(s, fifo_order, 20);

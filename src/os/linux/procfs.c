@@ -28,15 +28,19 @@ static size_t line_len(const char *p)
 
 int rapt__parse_meminfo(const char *buf, rapt__meminfo *out)
 {
-    static const struct {
+    /* Pointers into *out rather than offsets: type-checked, and no casts that lose alignment. */
+    const struct {
         const char *key;
-        size_t off, ok;
+        uint64_t *val;
+        bool *ok;
     } keys[] = {
-#define K(name, field) {name, offsetof(rapt__meminfo, field), offsetof(rapt__meminfo, field##_ok)}
-        K("MemTotal", total),     K("MemFree", free),  K("MemAvailable", available),
-        K("Buffers", buffers),    K("Cached", cached), K("SwapTotal", swap_total),
-        K("SwapFree", swap_free),
-#undef K
+        {"MemTotal", &out->total, &out->total_ok},
+        {"MemFree", &out->free, &out->free_ok},
+        {"MemAvailable", &out->available, &out->available_ok},
+        {"Buffers", &out->buffers, &out->buffers_ok},
+        {"Cached", &out->cached, &out->cached_ok},
+        {"SwapTotal", &out->swap_total, &out->swap_total_ok},
+        {"SwapFree", &out->swap_free, &out->swap_free_ok},
     };
     memset(out, 0, sizeof(*out));
     for (const char *p = buf; p && *p; p = next_line(p)) {
@@ -67,8 +71,8 @@ int rapt__parse_meminfo(const char *buf, rapt__meminfo *out)
                 break; /* an unknown unit: leave the field unknown */
             if (n > UINT64_MAX / mult)
                 break;
-            *(uint64_t *)((char *)out + keys[i].off) = n * mult;
-            *(bool *)((char *)out + keys[i].ok) = true;
+            *keys[i].val = n * mult;
+            *keys[i].ok = true;
             break;
         }
     }
