@@ -32,6 +32,7 @@ typedef struct rapt_cmd {
 
 extern const rapt_cmd rapt_cmd_info;
 extern const rapt_cmd rapt_cmd_plan;
+extern const rapt_cmd rapt_cmd_run;
 
 /* Prints "rapt: error: ..." and a newline to stderr; returns code for `return cli_fail(...)`. */
 int cli_fail(int code, const char *fmt, ...) RAPT__PRINTF(2, 3);

@@ -8,6 +8,7 @@
 static const rapt_cmd *const commands[] = {
     &rapt_cmd_info,
     &rapt_cmd_plan,
+    &rapt_cmd_run,
 };
 
 static void usage(FILE *f)
