@@ -716,6 +716,12 @@ void rapt__out_forget(rapt__out *o, rapt__jobout *jo)
     advance(o);
 }
 
+void rapt__out_print(rapt__out *o, int stream, const char *p, size_t n)
+{
+    sink k = {.o = o, .fd = o->o.fd[stream]};
+    sink_put(&k, p, n);
+}
+
 bool rapt__out_window_full(const rapt__out *o)
 {
     return o->o.keep_order && o->tail - o->head >= o->o.window;

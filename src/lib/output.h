@@ -107,6 +107,10 @@ void rapt__out_forget(rapt__out *o, rapt__jobout *jo);
  * (--results). Call before rapt__out_end. Returns 0 or -errno. */
 int rapt__out_save(rapt__out *o, rapt__jobout *jo, int dirfd);
 
+/* Prints bytes of rapt's own on its stdout (stream 0) or stderr (1), buffered until the
+ * buffer fills or rapt__out_flush (--dry-run prints a million lines this way). */
+void rapt__out_print(rapt__out *o, int stream, const char *p, size_t n);
+
 /* Keep-order: true when admitting another job would exceed the window. */
 bool rapt__out_window_full(const rapt__out *o);
 

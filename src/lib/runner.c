@@ -1727,8 +1727,8 @@ static void dry_run(runner *r)
         }
         j->slot = 1;
         const char *line = job_line(r, j);
-        rapt__out_add(r->out, &j->out, 0, line, j->line.len);
-        rapt__out_add(r->out, &j->out, 0, "\n", 1);
+        rapt__out_print(r->out, 0, line, j->line.len);
+        rapt__out_print(r->out, 0, "\n", 1);
         r->started++;
         r->done++;
         r->succeeded++;

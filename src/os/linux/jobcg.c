@@ -386,14 +386,25 @@ static int slot_make(rapt__jobcg *cg, unsigned n)
     snprintf(name, sizeof(name), "slot-%u", n);
     if (mkdirat(cg->runfd, name, 0755) < 0 && errno != EEXIST)
         return -errno;
-    s->dirfd = openat(cg->runfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (s->dirfd < 0)
-        return -errno;
-    s->procs = openat(s->dirfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-    s->peak = openat(s->dirfd, cg->version == 2 ? "memory.peak" : "memory.max_usage_in_bytes",
-                     O_RDWR | O_CLOEXEC);
-    if (s->procs < 0 || s->peak < 0)
-        return -errno;
+    /* All three fds or none: a slot left half-open (EMFILE under `ulimit -n`) would look
+     * ready next time. */
+    int dfd = openat(cg->runfd, name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int procs = dfd >= 0 ? openat(dfd, "cgroup.procs", O_WRONLY | O_CLOEXEC) : -1;
+    int peak = procs >= 0
+                   ? openat(dfd, cg->version == 2 ? "memory.peak" : "memory.max_usage_in_bytes",
+                            O_RDWR | O_CLOEXEC)
+                   : -1;
+    if (peak < 0) {
+        int e = errno;
+        if (procs >= 0)
+            close(procs);
+        if (dfd >= 0)
+            close(dfd);
+        return -e;
+    }
+    s->dirfd = dfd;
+    s->procs = procs;
+    s->peak = peak;
     return 0;
 }
 
