@@ -26,9 +26,9 @@ int rapt__joblog_format(const rapt__joblog_rec *r, rapt__buf *out)
     /* GNU parallel: sprintf("%.3f", start) and sprintf("%10.3f", int(runtime*1000)/1000). */
     uint64_t ms = r->runtime_ns / 1000000ull;
     double start = (double)r->start_wall_ns / 1e9;
-    int rc =
-        rapt__buf_addf(out, "%llu\t:\t%.3f\t%10.3f\t0\t0\t%lld\t%d\t", (unsigned long long)r->seq,
-                       start, (double)ms / 1000.0, (long long)r->exitval, r->signal);
+    int rc = rapt__buf_addf(out, "%llu\t:\t%.3f\t%10.3f\t0\t%llu\t%lld\t%d\t",
+                            (unsigned long long)r->seq, start, (double)ms / 1000.0,
+                            (unsigned long long)r->receive, (long long)r->exitval, r->signal);
     if (rc < 0)
         return rc;
     size_t at = out->len;

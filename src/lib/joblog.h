@@ -3,7 +3,9 @@
  * The file is GNU parallel's TSV, byte for byte:
  *   Seq  Host  Starttime  JobRuntime  Send  Receive  Exitval  Signal  Command
  * with Host ":" (this machine), Starttime "%.3f" epoch seconds, JobRuntime "%10.3f" seconds
- * truncated to milliseconds, Send and Receive 0, and newlines in Command written as NUL bytes
+ * truncated to milliseconds, Send 0, Receive the bytes the job wrote to stdout (what GNU
+ * parallel records for local jobs in group mode; 0 with -u, where nothing is captured), and
+ * newlines in Command written as NUL bytes
  * (as GNU parallel does, so a record stays one line). Exitval is -1 for a job rapt ended
  * (timeout), with Signal the signal that ended it.
  *
@@ -31,6 +33,7 @@ typedef struct rapt__joblog_rec {
     uint64_t runtime_ns;
     int64_t exitval; /* exit code, or -1 when rapt ended the job */
     int signal;      /* terminating signal or 0 */
+    uint64_t receive; /* bytes of stdout */
     const char *cmd; /* the command line; newlines become NUL bytes in the file */
     size_t cmd_len;
 } rapt__joblog_rec;

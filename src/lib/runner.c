@@ -1025,6 +1025,7 @@ static void finish(runner *r, rjob *j, uint64_t now)
                                 .runtime_ns = wall,
                                 .exitval = j->kill_reason || !spawned ? -1 : (has_exit ? code : 0),
                                 .signal = j->kill_reason ? j->kill_sig : sig,
+                                .receive = j->out.s[0].total,
                                 .cmd = line,
                                 .cmd_len = j->line.len};
         int rc = rapt__joblog_write(r->jl, &rec);
