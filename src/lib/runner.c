@@ -1872,7 +1872,8 @@ static int setup(runner *r)
     }
     if (o->joblog && !o->dry_run &&
         (rc = rapt__joblog_open(&r->jl, o->joblog, truncate_log, keep_len)) < 0)
-        return fail(r, true, rc, "--joblog '%s': %s", o->joblog, rapt_strerror(rc));
+        return fail(r, rc != -ENOSPC && rc != -EIO && rc != -EDQUOT, rc, "--joblog '%s': %s",
+                    o->joblog, rapt_strerror(rc));
     if (o->events && !o->dry_run &&
         (rc = rapt__events_open(&r->ev, o->events, o->resume != RAPT__RESUME_NONE, r->t0)) < 0)
         return fail(r, true, rc, "--events '%s': %s", o->events, rapt_strerror(rc));
