@@ -110,15 +110,17 @@ enum {
     OPT_CITE,
 };
 
-/* The log callback: warnings and errors as rapt's usual one-liners; info only with -v. */
+/* The log callback: warnings and errors as rapt's usual one-liners. Notes (how jobs are
+ * measured and why, stale runs cleaned) only with RAPT_LOG=info: -v is GNU parallel's "print
+ * the commands" and must not mix other lines into them. */
 static void log_line(void *ud, rapt_log_level lv, const char *msg)
 {
-    bool verbose = *(const bool *)ud;
+    bool notes = *(const bool *)ud;
     if (lv == RAPT_LOG_ERROR)
         cli_fail(0, "run: %s", msg);
     else if (lv == RAPT_LOG_WARN)
         cli_warn("run: %s", msg);
-    else if (lv == RAPT_LOG_INFO && verbose)
+    else if (lv == RAPT_LOG_INFO && notes)
         fprintf(stderr, "rapt: run: %s\n", msg);
 }
 
@@ -287,7 +289,6 @@ static int exec_run(int argc, char **argv)
     const char *jobs = NULL, *delim = NULL, *timeout = NULL, *term = NULL, *afiles[64];
     size_t nafiles = 0;
     bool null = false, skip_empty = false, group = false, tag = false;
-    bool verbose = false;
     int resumes = 0;
     char dbuf[64];
     size_t dlen = 0;
@@ -347,7 +348,7 @@ static int exec_run(int argc, char **argv)
         case OPT_TAG: tag = true; break;
         case OPT_TAGSTRING: o.tagstring = optarg; break;
         case OPT_RESULTS: o.results = optarg; break;
-        case 'v': verbose = o.verbose = true; break;
+        case 'v': o.verbose = true; break;
         case OPT_DRY: o.dry_run = true; break;
         case OPT_BAR: o.bar = true; break;
         case OPT_ETA: o.eta = true; break;
@@ -534,8 +535,10 @@ static int exec_run(int argc, char **argv)
         o.total_known = true;
     }
     o.input = in;
+    const char *lvl = getenv("RAPT_LOG");
+    bool notes = lvl && (strcmp(lvl, "info") == 0 || strcmp(lvl, "debug") == 0);
     o.log = log_line;
-    o.log_ud = &verbose;
+    o.log_ud = &notes;
     ensure_std_fds();
     /* Everything rapt prints itself goes to stderr; stdout is the jobs'. */
     fflush(stdout);

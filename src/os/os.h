@@ -126,7 +126,8 @@ void rapt__probe_psi(const rapt__root *r, rapt_sys_info *info);    /* needs cgro
 typedef struct rapt__spawner {
     void *stack;
     size_t stack_size;
-    bool pidfd; /* the kernel returns a pidfd with the child (CLONE_PIDFD, Linux 5.2+) */
+    bool pidfd;     /* the kernel returns a pidfd with the child (CLONE_PIDFD, Linux 5.2+) */
+    bool shared_vm; /* the child really shares rapt's memory until exec (probed at init) */
     pid_t self;
 } rapt__spawner;
 

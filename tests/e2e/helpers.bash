@@ -94,3 +94,9 @@ cgroup_root_or_skip() {
     [ -n "$cg" ] && [ -d "/sys/fs/cgroup/memory$cg" ] || skip "no cgroup v1 memory controller here"
     RAPT_MEMCG="/sys/fs/cgroup/memory$cg"
 }
+
+# sanitized: true when rapt is built with a sanitizer; its memory figures are then the
+# sanitizer's (shadow memory, quarantine), so tests skip assertions on rapt's own RSS.
+sanitized() {
+    grep -qa -e __asan_init -e __tsan_init "$RAPT"
+}

@@ -45,7 +45,7 @@ SIGDFL=(env --default-signal=INT,TERM,HUP)
     # The same with a real run of the first 2000 while counting rapt's memory through events.
     seq 2000 | "$RAPT" run -j4 --events ev.jsonl true
     rss=$(jq -r 'select(.event=="run_end") | .rapt_maxrss' ev.jsonl)
-    [ "$rss" -lt $((20 * 1024 * 1024)) ]
+    sanitized || [ "$rss" -lt $((20 * 1024 * 1024)) ]
 }
 
 @test "replacement strings, appended arguments and {#} {%}" {
@@ -121,14 +121,14 @@ SIGDFL=(env --default-signal=INT,TERM,HUP)
     echo "at most $maxfd fds" >&3
     [ "$maxfd" -lt 80 ]
     rss=$(jq -r 'select(.event=="run_end") | .rapt_maxrss' ev.jsonl)
-    [ "$rss" -lt $((20 * 1024 * 1024)) ]
+    sanitized || [ "$rss" -lt $((20 * 1024 * 1024)) ]
 }
 
 @test "a job printing 1 GiB does not grow rapt" {
     "$RAPT" run --events ev.jsonl "$TESTCHILD" print 1073741824 -- ::: 1 > /dev/null
     [ "$(jq -r 'select(.event=="job_end") | .stdout_bytes' ev.jsonl)" -eq 1073741824 ]
     rss=$(jq -r 'select(.event=="run_end") | .rapt_maxrss' ev.jsonl)
-    [ "$rss" -lt $((20 * 1024 * 1024)) ]
+    sanitized || [ "$rss" -lt $((20 * 1024 * 1024)) ]
     # The same through a pipe to a reader, which sees every byte.
     run sh -c '"$RAPT" run "$TESTCHILD" print 1073741824 -- ::: 1 | wc -c'
     [ "$output" -eq 1073741824 ]
@@ -227,7 +227,9 @@ SIGDFL=(env --default-signal=INT,TERM,HUP)
     command -v setpriv >/dev/null || skip "setpriv(1) is not installed"
     chmod 0777 "$TEST_DIR"
     # exec: rapt must be the only process of that user, or it could not even start.
-    run --separate-stderr setpriv --reuid=65534 --regid=65534 --clear-groups \
+    # LeakSanitizer (sanitizer builds) needs a thread at exit, which the limit forbids.
+    run --separate-stderr env ASAN_OPTIONS=detect_leaks=0 \
+        setpriv --reuid=65534 --regid=65534 --clear-groups \
         bash -c 'ulimit -u 1; exec "$RAPT" run --joblog log true ::: 1 2 3'
     [ "$status" -eq 3 ]
     [ "$(sed 1d log | wc -l)" -eq 3 ]

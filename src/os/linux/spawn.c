@@ -13,6 +13,11 @@
  * async-signal-safe system calls and must not touch anything the parent reads afterwards
  * except the `shared` block. All signals are blocked around clone() so no handler can run on
  * the child's borrowed stack.
+ *
+ * Whether the child really shares memory is checked once, when the spawner is made: an
+ * emulator (valgrind turns such a clone into a fork) or an unusual kernel may not honour
+ * CLONE_VM. Then the child reports through a CLOEXEC status pipe instead, which reaches EOF at
+ * the exec; the parent reads it before it goes on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,9 +47,40 @@
 typedef struct shared {
     const rapt__spawn_req *req;
     pid_t parent;
+    int report; /* write end of the status pipe when memory is not shared, else -1 */
     int exec_errno;
     int cgroup_errno;
 } shared;
+
+/* A record on the status pipe. */
+enum { REPORT_CGROUP = 1, REPORT_EXEC = 2 };
+typedef struct report {
+    int what;
+    int err;
+} report;
+
+static int probe_child(void *p)
+{
+    *(volatile int *)p = 1;
+    _exit(0);
+}
+
+/* Does a CLONE_VM | CLONE_VFORK child write into our memory? */
+static bool probe_shared_vm(void *stack, size_t size)
+{
+    int flag = 0;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = clone(probe_child, (char *)stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, &flag);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0)
+        return false;
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return flag == 1;
+}
 
 int rapt__spawner_init(rapt__spawner *sp)
 {
@@ -63,6 +99,7 @@ int rapt__spawner_init(rapt__spawner *sp)
         sp->pidfd = true;
         close(fd);
     }
+    sp->shared_vm = probe_shared_vm(sp->stack, sp->stack_size);
     return 0;
 }
 
@@ -107,15 +144,28 @@ __attribute__((no_sanitize("address", "undefined", "thread"))) static int child_
         if (getppid() != sh->parent)
             _exit(127);
     }
-    if (r->cgroup_procs >= 0 && write(r->cgroup_procs, "0", 1) != 1)
+    if (r->cgroup_procs >= 0 && write(r->cgroup_procs, "0", 1) != 1) {
         sh->cgroup_errno = errno ? errno : EIO;
-    if (install(r->fd[0], 0) < 0 || install(r->fd[1], 1) < 0 || install(r->fd[2], 2) < 0) {
-        sh->exec_errno = errno;
-        _exit(127);
+        if (sh->report >= 0) {
+            report rep = {REPORT_CGROUP, sh->cgroup_errno};
+            ssize_t w = write(sh->report, &rep, sizeof(rep));
+            (void)w;
+        }
     }
-    sigprocmask(SIG_SETMASK, r->mask, NULL);
-    execve(r->path, r->argv, r->envp);
-    sh->exec_errno = errno ? errno : ENOEXEC;
+    int err = 0;
+    if (install(r->fd[0], 0) < 0 || install(r->fd[1], 1) < 0 || install(r->fd[2], 2) < 0) {
+        err = errno;
+    } else {
+        sigprocmask(SIG_SETMASK, r->mask, NULL);
+        execve(r->path, r->argv, r->envp);
+        err = errno ? errno : ENOEXEC;
+    }
+    sh->exec_errno = err;
+    if (sh->report >= 0) {
+        report rep = {REPORT_EXEC, err};
+        ssize_t w = write(sh->report, &rep, sizeof(rep));
+        (void)w;
+    }
     _exit(127);
 }
 
@@ -123,7 +173,13 @@ int rapt__spawn(rapt__spawner *sp, const rapt__spawn_req *req, rapt__spawn_res *
 {
     memset(res, 0, sizeof(*res));
     res->pidfd = -1;
-    shared sh = {.req = req, .parent = sp->self};
+    shared sh = {.req = req, .parent = sp->self, .report = -1};
+    int status[2] = {-1, -1};
+    if (!sp->shared_vm) {
+        if (pipe2(status, O_CLOEXEC) < 0)
+            return -errno;
+        sh.report = status[1];
+    }
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -132,8 +188,29 @@ int rapt__spawn(rapt__spawner *sp, const rapt__spawn_req *req, rapt__spawn_res *
     pid_t pid = clone(child_main, (char *)sp->stack + sp->stack_size, flags, &sh, &pidfd);
     int e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (pid < 0)
+    if (status[1] >= 0)
+        close(status[1]);
+    if (pid < 0) {
+        if (status[0] >= 0)
+            close(status[0]);
         return -e;
+    }
+    if (status[0] >= 0) {
+        /* EOF comes with the exec (CLOEXEC) or the child's exit. */
+        report rep;
+        ssize_t n;
+        while ((n = read(status[0], &rep, sizeof(rep))) != 0) {
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n != (ssize_t)sizeof(rep))
+                break;
+            if (rep.what == REPORT_CGROUP)
+                sh.cgroup_errno = rep.err;
+            else if (rep.what == REPORT_EXEC)
+                sh.exec_errno = rep.err;
+        }
+        close(status[0]);
+    }
     res->pid = pid;
     res->pidfd = sp->pidfd ? pidfd : -1;
     res->cgroup_errno = sh.cgroup_errno;
