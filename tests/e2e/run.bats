@@ -391,7 +391,7 @@ SIGDFL=(env --default-signal=INT,TERM,HUP)
     "${SIGDFL[@]}" "$RAPT" run -j2 --joblog log --events ev.jsonl \
         "$TESTCHILD" fork pidfile gc{} sleep 30 '\;\;' sleep 30 -- ::: 1 2 3 &
     pid=$!
-    for _ in $(seq 100); do [ -s gc1 ] && [ -s gc2 ] && break; sleep 0.05; done
+    for _ in $(seq 600); do [ -s gc1 ] && [ -s gc2 ] && break; sleep 0.05; done
     kill -INT "$pid"
     status=0
     wait "$pid" || status=$? # not `run wait`: run forks, and a subshell cannot wait
@@ -406,7 +406,7 @@ SIGDFL=(env --default-signal=INT,TERM,HUP)
     "${SIGDFL[@]}" "$RAPT" run -j1 --term-seq TERM,60000 --events ev.jsonl \
         "$TESTCHILD" ignore TERM touch started sleep 30 -- ::: 1 &
     pid=$!
-    for _ in $(seq 100); do [ -e started ] && break; sleep 0.05; done
+    for _ in $(seq 600); do [ -e started ] && break; sleep 0.05; done
     kill -INT "$pid"
     sleep 0.2
     kill -INT "$pid"
@@ -417,9 +417,11 @@ SIGDFL=(env --default-signal=INT,TERM,HUP)
 }
 
 @test "SIGHUP lets running jobs finish and starts no more" {
-    "${SIGDFL[@]}" "$RAPT" run -j1 --joblog log "$TESTCHILD" touch started{} sleep 0.5 -- ::: 1 2 &
+    # Job 1 runs 3 s: plenty of time for the signal to arrive while it runs, even on a
+    # loaded machine (the test does not measure time, it only needs the order).
+    "${SIGDFL[@]}" "$RAPT" run -j1 --joblog log "$TESTCHILD" touch started{} sleep 3 -- ::: 1 2 &
     pid=$!
-    for _ in $(seq 100); do [ -e started1 ] && break; sleep 0.05; done
+    for _ in $(seq 600); do [ -e started1 ] && break; sleep 0.05; done
     kill -HUP "$pid"
     status=0
     wait "$pid" || status=$? # not `run wait`: run forks, and a subshell cannot wait
