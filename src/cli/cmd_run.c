@@ -152,8 +152,8 @@ static int parse_jobs(const char *s, unsigned cpus, unsigned *out)
         num[len - 1] = '\0';
         if (rapt__parse_double(num, &pct) < 0 || pct <= 0 || pct > 100000)
             return cli_fail(RUN_EXIT_USAGE, "run: -j '%s': not a percentage of the CPUs", s);
-        /* GNU parallel: the CPU count times the percentage, rounded down, at least 1. */
-        double n = floor((double)cpus * pct / 100.0);
+        /* GNU parallel: the CPU count times the percentage, rounded up (75% of 2 is 2). */
+        double n = ceil((double)cpus * pct / 100.0);
         *out = n < 1 ? 1 : (unsigned)n;
         return 0;
     }

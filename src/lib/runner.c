@@ -69,8 +69,9 @@ static const char *const why_name[WHY_COUNT] = {"ok",    "slots",    "input", "d
 typedef struct rjob {
     struct rjob *next; /* free list or ready queue */
     uint64_t seq;
-    unsigned attempt; /* attempts started so far */
-    unsigned slot;    /* 1-based while running */
+    unsigned attempt;  /* attempts started so far */
+    unsigned requeues; /* attempts ended to protect memory: they do not use up a retry */
+    unsigned slot;     /* 1-based while running */
     rapt__job_state st;
     /* Arguments: values concatenated in argdata, rapt__val records in argvals. */
     rapt__buf argdata, argvals;
@@ -139,7 +140,7 @@ typedef struct runner {
     rapt__joblog_iter *retry_it;
     bool probe_pending;
     /* counters */
-    uint64_t started, done, succeeded, failed, retried, skipped, oom_killed, attempts;
+    uint64_t started, done, succeeded, failed, retried, requeued, skipped, oom_killed, attempts;
     /* stopping */
     int stop;                /* 0 run, 1 drain (start nothing more), 2 end the running jobs */
     const char *stop_reason; /* "halt", "interrupt", "error" */
@@ -164,6 +165,9 @@ typedef struct runner {
     bool progress;
     uint64_t total;
     bool total_known;
+    /* the machine, refreshed for sample records (available memory) */
+    rapt_sys_info si_live;
+    bool have_si;
     /* decision events: last emission per reason */
     uint64_t last_decision[WHY_COUNT];
     /* process groups left behind by finished jobs */
@@ -373,6 +377,7 @@ static rjob *job_new(runner *r)
     j->next = NULL;
     j->seq = 0;
     j->attempt = 0;
+    j->requeues = 0;
     j->slot = 0;
     j->st = RAPT__JS_QUEUED;
     j->nargs = 0;
@@ -829,9 +834,9 @@ static void linger_add(runner *r, pid_t pgid)
 
 static void check_halt(runner *r, rjob *j, bool ok, uint64_t now);
 
-static const char *outcome_name(bool ok, bool retry)
+static const char *outcome_name(bool ok, bool retry, bool requeue)
 {
-    return retry ? "retry" : ok ? "success" : "failed";
+    return requeue ? "requeued" : retry ? "retry" : ok ? "success" : "failed";
 }
 
 /* Accounts an attempt that ended (reaped and closed, or never started) and decides what
@@ -908,8 +913,11 @@ static void finish(runner *r, rjob *j, uint64_t now)
     bool ok = spawned && !j->kill_reason && has_exit && code == 0;
     bool whole_run = j->kill_reason && (strcmp(j->kill_reason, "interrupt") == 0 ||
                                         strcmp(j->kill_reason, "halt") == 0);
-    bool retry =
-        !ok && !whole_run && !r->stop && (r->o->retries == 0 || j->attempt < r->o->retries);
+    /* An attempt rapt ended to protect memory (issue 4 decides when) runs again without using
+     * up a retry; a run that is stopping runs nothing again. */
+    bool requeue = j->kill_reason && strcmp(j->kill_reason, "memory") == 0 && !r->stop;
+    bool retry = !ok && !whole_run && !requeue && !r->stop &&
+                 (r->o->retries == 0 || j->attempt - j->requeues < r->o->retries);
     if (oom)
         r->oom_killed++;
     uint64_t wall = spawned ? now - j->t_start : 0;
@@ -935,7 +943,7 @@ static void finish(runner *r, rjob *j, uint64_t now)
         e.exit_code = code;
         e.signal = sig;
         e.reason = reason;
-        e.outcome = outcome_name(ok, retry);
+        e.outcome = outcome_name(ok, retry, requeue);
         e.stdout_bytes = j->out.s[0].total;
         e.stderr_bytes = j->out.s[1].total;
         e.oom_kill = oom;
@@ -943,8 +951,13 @@ static void finish(runner *r, rjob *j, uint64_t now)
         check_events(r);
     }
 
-    if (retry) {
-        r->retried++;
+    if (retry || requeue) {
+        if (requeue) {
+            j->requeues++;
+            r->requeued++;
+        } else {
+            r->retried++;
+        }
         rapt__out_end(r->out, &j->out, false, true);
         if (r->ev) {
             rapt__events_job_retry(r->ev, j->seq, j->attempt + 1, reason,
@@ -952,7 +965,7 @@ static void finish(runner *r, rjob *j, uint64_t now)
                                    rapt__wall_ns());
             check_events(r);
         }
-        fire(r, j, RAPT__JE_RETRY, now);
+        fire(r, j, requeue ? RAPT__JE_REQUEUE : RAPT__JE_RETRY, now);
         return;
     }
 
@@ -1550,13 +1563,16 @@ static void tick(runner *r, uint64_t now)
     }
     if (r->ev && now - r->last_sample >= TICK_EVENTS_NS) {
         r->last_sample = now;
+        /* Once a second: cheap enough (a few small files), and what the report plots. */
+        bool avail = r->have_si && rapt_sys_refresh(NULL, &r->si_live) == 0 &&
+                     r->si_live.mem.available_known;
         rapt__ev_sample smp = {.running = r->running,
                                .slots = r->nslots,
                                .queued = r->total_known ? known(r->total - r->done - r->running)
                                                         : unknown,
                                .done = r->done,
                                .mem_used = used_known ? known(used) : unknown,
-                               .mem_available = unknown,
+                               .mem_available = avail ? known(r->si_live.mem.available) : unknown,
                                .mem_budget = unknown,
                                .cpu_pct = -1,
                                .limited_by = r->running >= r->nslots ? "slots"
@@ -1818,6 +1834,10 @@ static int setup(runner *r)
     r->t0_wall = rapt__wall_ns();
     r->total = o->total_jobs;
     r->total_known = o->total_known;
+    if (o->si) {
+        r->si_live = *o->si;
+        r->have_si = true;
+    }
     int rc;
     if ((rc = rapt__root_open(&r->root, "/")) < 0)
         return fail(r, false, rc, "opening /: %s", rapt_strerror(rc));
@@ -2114,7 +2134,7 @@ int rapt__run(const rapt__run_opts *o, rapt__run_result *res)
                           .succeeded = r->succeeded,
                           .failed = r->failed,
                           .retried = r->retried,
-                          .requeued = 0,
+                          .requeued = r->requeued,
                           .oom_killed = r->oom_killed,
                           .makespan_s = (double)(end - r->t0) / 1e9,
                           .exit_code = res->exit_code,

@@ -283,6 +283,20 @@ SIGDFL=(env --default-signal=INT,TERM,HUP)
     [ ! -e a ] && [ ! -e b ]
 }
 
+@test "-j N%, +N and -N count from the effective CPUs, N% rounded up as in GNU parallel" {
+    cpus=$("$RAPT" info --json | jq .cpu.effective)
+    for j in 75% 150% 10% +1 -0; do
+        case "$j" in
+        *%) want=$(awk -v c="$cpus" -v p="${j%\%}" 'BEGIN { n = c * p / 100;
+                   printf "%d", n == int(n) ? n : int(n) + 1 }') ;;
+        +*) want=$((cpus + ${j#+})) ;;
+        -*) want=$((cpus - ${j#-})) ;;
+        esac
+        "$RAPT" run -j "$j" --events ev.jsonl true ::: 1
+        [ "$(jq -r 'select(.event=="run_start") | .slots' ev.jsonl)" -eq "$want" ]
+    done
+}
+
 @test "jobs get /dev/null as stdin and GNU parallel's environment variables" {
     run "$RAPT" run -j1 -k 'cat; echo $PARALLEL_SEQ/$PARALLEL_JOBSLOT/{}' ::: a b < /dev/zero
     [ "$output" = "$(printf '1/1/a\n2/1/b')" ]

@@ -12,25 +12,25 @@
 #include "harness.h"
 #include "lib/input.h"
 
-static char dir[64];
+static char dir[1024];
 
 static void setup(void)
 {
     /* Reset the template each time: with CK_FORK=no every test runs in this process. */
-    snprintf(dir, sizeof(dir), "/tmp/rapt-test-input.XXXXXX");
+    tmp_path(dir, sizeof(dir), "rapt-test-input.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
 static void teardown(void)
 {
-    char cmd[256];
+    char cmd[1200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
 }
 
 static const char *file_with(const char *name, const char *content, size_t len)
 {
-    static char path[512];
+    static char path[1200];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     ck_assert_int_ge(fd, 0);

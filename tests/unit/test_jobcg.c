@@ -167,8 +167,9 @@ START_TEST(close_kills_leftovers_and_removes_everything)
     int procs;
     ck_assert_int_eq(rapt__jobcg_prepare(cg, 3, &procs), 0);
     /* An orphan in the slot: its parent exits, it sleeps on. */
-    char pidfile[64];
-    snprintf(pidfile, sizeof(pidfile), "/tmp/rapt-jobcg-%d.pid", (int)getpid());
+    char name[64], pidfile[4200];
+    snprintf(name, sizeof(name), "rapt-jobcg-%d.pid", (int)getpid());
+    tmp_path(pidfile, sizeof(pidfile), name);
     char *a[] = {"testchild", "orphan", "pidfile", pidfile, "sleep", "60", ";;", NULL};
     wait_for(spawn_in(procs, a));
     pid_t orphan = 0;

@@ -7,19 +7,19 @@
 #include "harness.h"
 #include "lib/joblog.h"
 
-static char dir[64];
-static char path[128];
+static char dir[1024];
+static char path[1200];
 
 static void setup(void)
 {
-    snprintf(dir, sizeof(dir), "/tmp/rapt-test-joblog.XXXXXX");
+    tmp_path(dir, sizeof(dir), "rapt-test-joblog.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/log", dir);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
+    char cmd[1200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
 }

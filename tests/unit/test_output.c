@@ -16,7 +16,8 @@ static int outfd[2];
 static void setup(void)
 {
     for (int i = 0; i < 2; i++) {
-        char path[] = "/tmp/rapt-test-output.XXXXXX";
+        char path[4096];
+        tmp_path(path, sizeof(path), "rapt-test-output.XXXXXX");
         outfd[i] = mkostemp(path, O_CLOEXEC);
         ck_assert_int_ge(outfd[i], 0);
         unlink(path);
@@ -285,7 +286,8 @@ END_TEST
 
 START_TEST(results_are_saved_raw)
 {
-    char dir[] = "/tmp/rapt-test-results.XXXXXX";
+    char dir[1024];
+    tmp_path(dir, sizeof(dir), "rapt-test-results.XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     rapt__out *o = make(RAPT__OUT_GROUP, false, 4, 0);
@@ -305,7 +307,7 @@ START_TEST(results_are_saved_raw)
     close(fd);
     ck_assert_str_eq(buf, "out put\n");
     close(dfd);
-    char cmd[128];
+    char cmd[1200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
     rapt__jobout_free(&a);
