@@ -125,6 +125,8 @@ static void log_line(void *ud, rapt_log_level lv, const char *msg)
 }
 
 /* -j: N, N%, +N, -N, of the effective CPUs. */
+/* The forms are GNU parallel's; the refusals are rapt's own (docs/run.md): 0 and a result
+ * below one slot are errors, not "as many as possible" or a silent 1. */
 static int parse_jobs(const char *s, unsigned cpus, unsigned *out)
 {
     size_t len = strlen(s);
@@ -221,6 +223,8 @@ static int parse_delim(const char *s, char *out, size_t max, size_t *n)
     return *n ? 0 : -EINVAL;
 }
 
+/* The words that start an input source. ":::+" and "::::+" are recognised only to refuse
+ * them clearly; taken as values they would run surprising jobs. */
 static bool is_sep(const char *w)
 {
     return strcmp(w, ":::") == 0 || strcmp(w, "::::") == 0 || strcmp(w, ":::+") == 0 ||
@@ -436,6 +440,8 @@ static int exec_run(int argc, char **argv)
     if (access(o.shell, X_OK) < 0)
         return cli_fail(RUN_EXIT_USAGE, "run: --shell '%s': %s", o.shell, strerror(errno));
 
+    /* Options are checked before the machine is read or any input opened, so a typo costs
+     * nothing and prints one line. */
     /* The machine: default slots and the memory cgroup jobs are measured under. */
     rapt_sys_info si;
     if (rapt_sys_read(NULL, &si) < 0)

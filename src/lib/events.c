@@ -63,6 +63,8 @@ int rapt__events_error(const rapt__events *ev)
 }
 
 /* Starts a record: {"v":1,"event":NAME,"t":...,"mono":... */
+/* The memory stream is rewound for each record: after fflush, ev->size is the position, so a
+ * shorter record than the last one is written without the old tail. */
 static rapt__jw *begin(rapt__events *ev, const char *name, uint64_t now_mono, uint64_t now_wall)
 {
     rewind(ev->mem);
@@ -100,6 +102,7 @@ static int finish(rapt__events *ev)
     return 0;
 }
 
+/* docs/events.md: a field listed as present is never omitted; unknown values are null. */
 static void opt(rapt__jw *w, const char *key, rapt__opt_u64 v)
 {
     rapt__jw_key(w, key);
@@ -302,6 +305,8 @@ int rapt__events_decision(rapt__events *ev, uint64_t seq, const char *action, co
     return finish(ev);
 }
 
+/* jobs may be left out above 64 running jobs (docs/events.md): the caller passes njobs 65
+ * to say so. */
 int rapt__events_sample(rapt__events *ev, const rapt__ev_sample *s, uint64_t now_mono,
                         uint64_t now_wall)
 {

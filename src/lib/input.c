@@ -249,6 +249,8 @@ int rapt__input_add_values(rapt__input *in, char *const *values, size_t n)
 }
 
 /* Classifies an open fd: regular files are rewound with lseek, pipes/ttys/sockets polled. */
+/* Regular files never block and can be re-read; everything else (pipes, terminals, sockets)
+ * must be polled before a read and read only once. */
 static void classify_fd(src *s)
 {
     struct stat st;
@@ -300,6 +302,8 @@ size_t rapt__input_nsources(const rapt__input *in)
 /* Splits s->cur into columns (rapt__val into cur), GNU parallel's `split /colsep/, $_, -1`:
  * trailing empty fields are kept; an empty match never separates at the start, at the end,
  * or right where the previous separator ended. */
+/* REG_STARTEND matches within [pos, len) without copying and lets values hold NUL bytes;
+ * REG_NOTBOL keeps '^' from matching in the middle of a record. */
 static int split_columns(rapt__input *in, src *s)
 {
     rapt__buf_clear(&s->cols);
@@ -347,6 +351,8 @@ static bool blank(const char *p, size_t n)
 
 /* Reads more bytes into s->rbuf. Returns 1 (got some or hit EOF), RAPT__INPUT_AGAIN, or
  * -errno. Never blocks on a pollable fd unless block is set. */
+/* The read buffer keeps the unconsumed tail of the last read at its front; a record longer
+ * than one read makes it grow, and nothing else does. */
 static int fill(src *s, bool block)
 {
     if (s->rpos > 0) {
@@ -609,6 +615,10 @@ static int assemble(rapt__input *in, rapt__record *rec)
     return 1;
 }
 
+/* The odometer: source k-1 advances on every call; when it runs out it is rewound and the
+ * source before it advances, and so on; when the first source runs out, all combinations are
+ * done. Only the first source can say AGAIN (inner pipes were read whole by start()), so
+ * need_outer remembers that the inner ones are already rewound when the call is repeated. */
 int rapt__input_next(rapt__input *in, rapt__record *rec, const char **errpath)
 {
     if (in->done || in->nsrcs == 0)

@@ -52,6 +52,8 @@ typedef struct parsed {
 } parsed;
 
 /* Splits one line (without its newline) into the nine fields. */
+/* The command is everything after the eighth tab: a command may contain tabs itself, and
+ * GNU parallel writes it unescaped. Only its newlines are encoded (as NUL bytes). */
 static int parse_line(const char *line, size_t len, parsed *p)
 {
     const char *f[9];
@@ -84,6 +86,8 @@ static int parse_line(const char *line, size_t len, parsed *p)
     return 0;
 }
 
+/* Bitmaps grow by doubling to the largest seq seen (capped at MAX_SEQ): two bits a job, so
+ * a million-job log costs 250 KB. */
 static int set_bit(uint8_t **bits, uint64_t *cap, uint64_t seq, bool on)
 {
     if (seq > *cap) {
@@ -357,6 +361,8 @@ int rapt__joblog_open(rapt__joblog **out, const char *path, bool truncate, uint6
     return 0;
 }
 
+/* One write() of the whole record on an O_APPEND fd: appends to a regular file are atomic,
+ * so a concurrent reader or a crash sees either the record or nothing of it. */
 int rapt__joblog_write(rapt__joblog *jl, const rapt__joblog_rec *r)
 {
     int rc = rapt__joblog_format(r, &jl->line);

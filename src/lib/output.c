@@ -158,6 +158,9 @@ static int park_file(rapt__out *o)
     return 0;
 }
 
+/* Small pieces (tags, lines) are staged and flushed together, so --tag does not cost a
+ * write per line; large ones go straight out. A parked stream whose memory cannot grow moves
+ * to the parking file rather than failing. */
 static void sink_put(sink *k, const char *p, size_t n)
 {
     rapt__out *o = k->o;
@@ -294,6 +297,8 @@ static void emit_stream(rapt__out *o, sink *k, const rapt__stream *s, const rapt
 
 /* ---- streams ----------------------------------------------------------------------------- */
 
+/* Empties a stream for the next attempt. The spill file is kept (truncated) so the next job
+ * of this struct spills without another open; one that cannot be truncated is closed. */
 static void stream_reset(rapt__stream *s, size_t keep)
 {
     rapt__buf_shrink(&s->mem, keep);
@@ -469,6 +474,8 @@ static void emit_parked(rapt__out *o, oentry *e)
 }
 
 /* Prints whatever heads the ring and is ready, then makes the next running job live. */
+/* Invariant: the ring's head is the oldest job not yet printed. Everything behind it that
+ * is parked prints as soon as the head is gone; a running job at the head stops the walk. */
 static void advance(rapt__out *o)
 {
     while (o->head < o->tail) {
@@ -486,6 +493,8 @@ static void advance(rapt__out *o)
     }
 }
 
+/* Positions are absolute and never reused; the ring maps them to cap slots (cap a power of
+ * two). Growing keeps each position where pos & (cap - 1) puts it in the new ring. */
 static int ring_grow(rapt__out *o)
 {
     size_t nc = o->cap ? o->cap * 2 : 64;
@@ -577,6 +586,9 @@ int rapt__out_begin(rapt__out *o, rapt__jobout *jo)
     return 0;
 }
 
+/* One read per readiness report: the pipe's read end is blocking (setting O_NONBLOCK would
+ * cost two fcntl calls per job), and a level-triggered epoll reports it again while data is
+ * left, so reading once can never block and never loses anything. */
 int rapt__out_read(rapt__out *o, rapt__jobout *jo, int stream, int fd, bool *eof)
 {
     *eof = false;
@@ -630,6 +642,9 @@ int rapt__out_save(rapt__out *o, rapt__jobout *jo, int dirfd)
 }
 
 /* Parks a finished job that must wait for an earlier one. */
+/* The decision is per stream and made once: memory while the total parked in memory stays
+ * under park_mem, the shared file otherwise. The bytes are tagged now, so the job struct and
+ * its tag can go at once. */
 static void park(rapt__out *o, rapt__jobout *jo, oentry *e)
 {
     for (int s = 0; s < 2; s++) {
@@ -649,6 +664,8 @@ static void park(rapt__out *o, rapt__jobout *jo, oentry *e)
     e->jo = NULL;
 }
 
+/* Where a finished attempt's output goes: nowhere (a retry follows, or --results took it),
+ * the rest of a live line-mode job, straight out when it is its turn, or into the park. */
 int rapt__out_end(rapt__out *o, rapt__jobout *jo, bool final, bool print)
 {
     if (o->o.mode == RAPT__OUT_UNGROUP) {

@@ -362,6 +362,9 @@ static void remedian_add(remedian *m, double val)
 
 /* ---- job structs ------------------------------------------------------------------------- */
 
+/* Job structs are pooled: a finished job's struct, with its buffers, serves the next job, so
+ * a long run allocates only while the number of jobs in flight grows. gen survives reuse: an
+ * event still queued for an earlier job of this struct can never match the new one. */
 static rjob *job_new(runner *r)
 {
     rjob *j = r->free_list;
@@ -444,6 +447,9 @@ static const rapt__val *job_args(const rjob *j)
     return (const rapt__val *)(const void *)j->argvals.p;
 }
 
+/* The ready queue holds jobs that start before any fresh input is read: retries and requeues
+ * at the front (they run next, so output order stays close to input order), the records
+ * --resume read ahead at the back. */
 static void ready_push_front(runner *r, rjob *j)
 {
     j->next = r->ready_head;
@@ -671,6 +677,8 @@ static int pull(runner *r, rjob **out)
             r->input_done = true;
             return 0;
         }
+        /* Skipped records still take their number: seqs follow the input, exactly as in the
+         * joblog being resumed. */
         uint64_t seq = ++r->next_seq;
         if (r->have_jls && seq != r->jls.probe_seq) {
             bool logged = rapt__joblog_has(r->jls.logged, r->jls.max_seq, seq);
@@ -922,6 +930,9 @@ static void finish(runner *r, rjob *j, uint64_t now)
         r->oom_killed++;
     uint64_t wall = spawned ? now - j->t_start : 0;
 
+    /* A finished job can have left processes that closed their output (daemons): they are
+     * ended when rapt exits, not now, which would change what the job did (GNU parallel
+     * leaves them alone too). One kill(-pgid, 0) per job finds them. */
     /* A job rapt stopped may have left processes that ignore every signal but KILL. */
     if (j->pid > 1 && rapt__pgrp_alive(j->pid)) {
         if (j->kill_reason)
@@ -930,6 +941,8 @@ static void finish(runner *r, rjob *j, uint64_t now)
             linger_add(r, j->pid);
     }
 
+    /* job_end goes out before the output is printed or dropped (stdout_bytes comes from the
+     * streams), and before the verdict moves the job on. */
     if (r->ev) {
         rapt__ev_job e;
         fill_ev_job(r, j, &e);
@@ -1074,6 +1087,8 @@ static void check_halt(runner *r, rjob *j, bool ok, uint64_t now)
         return;
     if (h->why == RAPT__HALT_SUCCESS && !ok)
         return;
+    /* GNU parallel compares the count with total x pct unrounded: 50% of 5 jobs halts at the
+     * third failure. */
     double limit = h->pct ? (double)r->total * h->value / 100.0 : h->value;
     if ((double)count < limit)
         return;
@@ -1193,6 +1208,8 @@ static void spawn_failed(runner *r, rjob *j, int err, uint64_t now)
     fire(r, j, RAPT__JE_SPAWN_FAILED, now);
 }
 
+/* The lowest free slot, as GNU parallel numbers them: {%} and PARALLEL_JOBSLOT stay small,
+ * and slot n is always measured in cgroup slot-n. */
 static unsigned free_slot(runner *r)
 {
     for (unsigned s = 0; s < r->nslots; s++) {
@@ -1402,6 +1419,8 @@ static rjob *job_for(runner *r, uint64_t tag, enum ev_kind *kind)
     return j;
 }
 
+/* The leader may have ended: reap it (WNOHANG - a pidfd is readable only once the process
+ * is a zombie, but with the SIGCHLD fallback every running job is asked). */
 static void on_exit_ready(runner *r, rjob *j, uint64_t now)
 {
     if (j->st == RAPT__JS_REAPED || j->st == RAPT__JS_STOPPING_REAPED || j->pid <= 0)
@@ -1498,6 +1517,8 @@ static uint64_t job_deadline(const runner *r, const rjob *j)
 
 /* ---- the tick: sampling, samples, progress ----------------------------------------------- */
 
+/* One line on stderr, redrawn in place ("\r" + erase to the end of the line). Called from the
+ * tick only when stderr is a terminal; a write error turns progress off for good. */
 static void draw_progress(runner *r, uint64_t now, bool last)
 {
     char line[256];
@@ -1534,6 +1555,9 @@ static void draw_progress(runner *r, uint64_t now, bool last)
     r->last_draw = now;
 }
 
+/* The periodic tick: each running job's current memory, from its slot cgroup (one read) or
+ * from /proc (the fallback, which is also how its peak is found). Sample records and the
+ * progress line ride on it. Memory-aware admission (issue 4) will act on these figures. */
 static void tick(runner *r, uint64_t now)
 {
     rapt__ev_sample_job sj[64];
@@ -1587,6 +1611,8 @@ static void tick(runner *r, uint64_t now)
         draw_progress(r, now, false);
 }
 
+/* The timer fired: whichever deadlines passed. A job whose timeout and term step both fell
+ * due is handled once - stopping jobs only step their sequence. */
 static void on_timer(runner *r, uint64_t now)
 {
     rapt__loop_timer_ack(&r->loop);
@@ -1611,6 +1637,9 @@ static void on_timer(runner *r, uint64_t now)
     }
 }
 
+/* The earliest thing the timer must wake the loop for. A scan of the slots on every
+ * iteration: slots are few (a heap would cost more than it saves below hundreds of them),
+ * and the scan touches only the job structs already in cache. */
 static uint64_t next_deadline(const runner *r)
 {
     uint64_t best = 0;
@@ -1670,6 +1699,7 @@ static void dispatch(runner *r, const rapt__loop_ev *ev, uint64_t now)
         on_output(r, j, kind == K_ERR, now);
 }
 
+/* A write error on rapt's stdout ends the run: there is no one to print to any more. */
 static void check_output(runner *r, uint64_t now)
 {
     int e = rapt__out_error(r->out);
@@ -1684,6 +1714,9 @@ static void check_output(runner *r, uint64_t now)
     end_all(r, "interrupt", false, now);
 }
 
+/* Admission runs before every wait, so a slot freed by an event is refilled in the same
+ * iteration. Jobs are never started while a batch of events is being handled: an fd closed
+ * during the batch cannot be reused by a new job whose events would then be misread. */
 static void run_loop(runner *r)
 {
     rapt__loop_ev evs[64];
@@ -1727,6 +1760,8 @@ static void run_loop(runner *r)
     }
 }
 
+/* --dry-run: every job's command line, in input order, nothing started. Blocking on input is
+ * fine here: there is nothing else to wait for. */
 static void dry_run(runner *r)
 {
     for (;;) {
@@ -1823,6 +1858,8 @@ static void setup_signals(runner *r, sigset_t *handled)
     r->handled = *handled;
 }
 
+/* Everything that can fail before a job runs fails here, with res->error set: the joblog of
+ * another command, an unwritable log, no loop. Nothing has been started when it returns < 0. */
 static int setup(runner *r)
 {
     const rapt__run_opts *o = r->o;
@@ -2019,6 +2056,8 @@ static void kill_leftovers(runner *r)
     r->nlinger = 0;
 }
 
+/* Order matters: leftover process groups are ended first, then the slot cgroups (whose
+ * removal needs them empty), then the files, which must record everything up to here. */
 static void teardown(runner *r)
 {
     kill_leftovers(r);
@@ -2065,6 +2104,8 @@ static void teardown(runner *r)
         rapt__root_close(&r->root);
 }
 
+/* GNU parallel's exit status (docs/run.md): an error of rapt's own wins, then --halt, then
+ * an interrupted run; otherwise the number of failed jobs, capped at 101. */
 static int exit_code(runner *r)
 {
     if (r->fatal)
