@@ -461,11 +461,15 @@ static int exec_run(int argc, char **argv)
     char *command = calloc(1, cmdlen + 1);
     if (!command)
         return cli_fail(RUN_EXIT_OTHER, "run: out of memory");
+    size_t at = 0;
     for (int k = cmd_first; k < i; k++) {
         if (k > cmd_first)
-            strcat(command, " ");
-        strcat(command, argv[k]);
+            command[at++] = ' ';
+        size_t n = strlen(argv[k]);
+        memcpy(command + at, argv[k], n);
+        at += n;
     }
+    command[at] = '\0';
     o.command = command;
 
     rapt__input_opts io = {.skip_empty = skip_empty, .colsep = colsep};

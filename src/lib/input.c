@@ -393,7 +393,7 @@ static int fill(src *s, bool block)
 static int next_fd_record(rapt__input *in, src *s, bool block)
 {
     for (;;) {
-        const char *base = s->rbuf.p ? s->rbuf.p + s->rpos : NULL;
+        const char *base = s->rbuf.p ? s->rbuf.p + s->rpos : "";
         size_t avail = s->rbuf.len - s->rpos;
         const char *d = NULL;
         if (avail >= in->dlen)

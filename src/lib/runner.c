@@ -512,17 +512,16 @@ static char *find_program(const char *name)
     for (const char *p = path;;) {
         const char *c = strchr(p, ':');
         size_t dl = c ? (size_t)(c - p) : strlen(p);
-        char *full = malloc(dl + nlen + 3);
+        /* An empty PATH entry is the current directory. */
+        const char *dir = dl ? p : ".";
+        if (!dl)
+            dl = 1;
+        char *full = malloc(dl + nlen + 2);
         if (!full)
             return NULL;
-        if (dl == 0)
-            memcpy(full, ".", 2); /* an empty PATH entry is the current directory */
-        else {
-            memcpy(full, p, dl);
-            full[dl] = '\0';
-        }
-        strcat(full, "/");
-        strcat(full, name);
+        memcpy(full, dir, dl);
+        full[dl] = '/';
+        memcpy(full + dl + 1, name, nlen + 1);
         struct stat st;
         if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0)
             return full;

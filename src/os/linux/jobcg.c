@@ -431,7 +431,7 @@ int rapt__jobcg_peak(rapt__jobcg *cg, unsigned slot, uint64_t *bytes)
     if (slot == 0 || slot > cg->nslots || cg->slots[slot - 1].peak < 0)
         return -EINVAL;
     cgslot *s = &cg->slots[slot - 1];
-    uint64_t v;
+    uint64_t v = 0;
     int r = pread_u64(s->peak, &v);
     if (r < 0)
         return r;
@@ -450,7 +450,7 @@ int rapt__jobcg_current(rapt__jobcg *cg, unsigned slot, uint64_t *bytes)
         if (s->cur < 0)
             return -errno;
     }
-    uint64_t v;
+    uint64_t v = 0;
     int r = pread_u64(s->cur, &v);
     if (r < 0)
         return r;
