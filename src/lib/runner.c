@@ -43,7 +43,7 @@
 
 extern char **environ;
 
-#define TICK_SAMPLE_NS   (100ull * 1000 * 1000)  /* /proc sampling: 10 Hz */
+#define TICK_SAMPLE_NS   (100ull * 1000 * 1000)  /* memory sampling: 10 Hz */
 #define TICK_PROGRESS_NS (200ull * 1000 * 1000)  /* progress redraw: 5 Hz */
 #define TICK_EVENTS_NS   (1000ull * 1000 * 1000) /* sample records: 1 Hz (docs/events.md) */
 #define LOOKAHEAD_MAX    4096                    /* --resume: records read to check the log */
@@ -1961,11 +1961,10 @@ static int setup(runner *r)
     }
 
     r->progress = (o->bar || o->eta) && isatty(STDERR_FILENO) && !o->dry_run;
-    bool sampling = r->cg == NULL && !o->dry_run;
-    r->tick_ns = sampling      ? TICK_SAMPLE_NS
-                 : r->progress ? TICK_PROGRESS_NS
-                 : r->ev       ? TICK_EVENTS_NS
-                               : 0;
+    /* The tick samples every running job's memory ten times a second, whatever measures it:
+     * from /proc it is also how peaks are found; from a slot cgroup it is one pread per job,
+     * and what memory-aware admission will act on. An idle rapt wakes ten times a second. */
+    r->tick_ns = o->dry_run ? 0 : TICK_SAMPLE_NS;
     r->next_tick = r->tick_ns ? r->t0 + r->tick_ns : 0;
 
     /* --resume: check, before anything runs, that the joblog belongs to this command line. The
