@@ -18,19 +18,19 @@
 
 /* clang-format off */
 static const rapt__job_step table[RAPT__JS_COUNT][RAPT__JE_COUNT] = {
-    /*                      ADMIT              SPAWNED           SPAWN_FAILED   EXIT                      EOF                       KILL                        KILL_NOW                    TERM_STEP                   SUCCEED            FAIL            RETRY                REQUEUE */
-    [RAPT__JS_QUEUED]          = {S(ADMITTED, SPAWN), X,         X,             X,                        X,                        S(QUEUED, NONE),            S(QUEUED, NONE),            S(QUEUED, NONE),            X,                 X,              X,                   X},
-    [RAPT__JS_ADMITTED]        = {X,        S(RUNNING, WATCH),   S(ENDED, FINISH), X,                     X,                        X,                          X,                          X,                          X,                 X,              X,                   X},
-    [RAPT__JS_RUNNING]         = {X,        X,                   X,             S(REAPED, NONE),          S(CLOSED, NONE),          S(STOPPING, TERM_START),    S(STOPPING, KILL_NOW),      S(RUNNING, NONE),           X,                 X,              X,                   X},
-    [RAPT__JS_CLOSED]          = {X,        X,                   X,             S(ENDED, FINISH),         X,                        S(STOPPING_CLOSED, TERM_START), S(STOPPING_CLOSED, KILL_NOW), S(CLOSED, NONE),    X,                 X,              X,                   X},
-    [RAPT__JS_REAPED]          = {X,        X,                   X,             X,                        S(ENDED, FINISH),         S(STOPPING_REAPED, TERM_START), S(STOPPING_REAPED, KILL_NOW), S(REAPED, NONE),    X,                 X,              X,                   X},
-    [RAPT__JS_STOPPING]        = {X,        X,                   X,             S(STOPPING_REAPED, NONE), S(STOPPING_CLOSED, NONE), S(STOPPING, NONE),          S(STOPPING, KILL_NOW),      S(STOPPING, TERM_NEXT),     X,                 X,              X,                   X},
-    [RAPT__JS_STOPPING_CLOSED] = {X,        X,                   X,             S(ENDED, FINISH),         X,                        S(STOPPING_CLOSED, NONE),   S(STOPPING_CLOSED, KILL_NOW), S(STOPPING_CLOSED, TERM_NEXT), X,            X,              X,                   X},
-    [RAPT__JS_STOPPING_REAPED] = {X,        X,                   X,             X,                        S(ENDED, FINISH),         S(STOPPING_REAPED, NONE),   S(STOPPING_REAPED, KILL_NOW), S(STOPPING_REAPED, TERM_NEXT), X,            X,              X,                   X},
-    [RAPT__JS_ENDED]           = {X,        X,                   X,             X,                        X,                        S(ENDED, NONE),             S(ENDED, NONE),             S(ENDED, NONE),             S(SUCCEEDED, RELEASE), S(FAILED, RELEASE), S(REQUEUED, REQUEUE), S(REQUEUED, REQUEUE)},
-    [RAPT__JS_REQUEUED]        = {S(ADMITTED, SPAWN), X,         X,             X,                        X,                        S(REQUEUED, NONE),          S(REQUEUED, NONE),          S(REQUEUED, NONE),          X,                 X,              X,                   X},
-    [RAPT__JS_FAILED]          = {X,        X,                   X,             X,                        X,                        S(FAILED, NONE),            S(FAILED, NONE),            S(FAILED, NONE),            X,                 X,              X,                   X},
-    [RAPT__JS_SUCCEEDED]       = {X,        X,                   X,             X,                        X,                        S(SUCCEEDED, NONE),         S(SUCCEEDED, NONE),         S(SUCCEEDED, NONE),         X,                 X,              X,                   X},
+    /*                      ADMIT              SPAWNED           SPAWN_FAILED   EXIT                      EOF                       KILL                        KILL_NOW                    TERM_STEP                   SUCCEED            FAIL            RETRY                REQUEUE             DEFER */
+    [RAPT__JS_QUEUED]          = {S(ADMITTED, SPAWN), X,         X,             X,                        X,                        S(QUEUED, NONE),            S(QUEUED, NONE),            S(QUEUED, NONE),            X,                 X,              X,                   X, X},
+    [RAPT__JS_ADMITTED]        = {X,        S(RUNNING, WATCH),   S(ENDED, FINISH), X,                     X,                        X,                          X,                          X,                          X,                 X,              X,                   X, S(QUEUED, NONE)},
+    [RAPT__JS_RUNNING]         = {X,        X,                   X,             S(REAPED, NONE),          S(CLOSED, NONE),          S(STOPPING, TERM_START),    S(STOPPING, KILL_NOW),      S(RUNNING, NONE),           X,                 X,              X,                   X, X},
+    [RAPT__JS_CLOSED]          = {X,        X,                   X,             S(ENDED, FINISH),         X,                        S(STOPPING_CLOSED, TERM_START), S(STOPPING_CLOSED, KILL_NOW), S(CLOSED, NONE),    X,                 X,              X,                   X, X},
+    [RAPT__JS_REAPED]          = {X,        X,                   X,             X,                        S(ENDED, FINISH),         S(STOPPING_REAPED, TERM_START), S(STOPPING_REAPED, KILL_NOW), S(REAPED, NONE),    X,                 X,              X,                   X, X},
+    [RAPT__JS_STOPPING]        = {X,        X,                   X,             S(STOPPING_REAPED, NONE), S(STOPPING_CLOSED, NONE), S(STOPPING, NONE),          S(STOPPING, KILL_NOW),      S(STOPPING, TERM_NEXT),     X,                 X,              X,                   X, X},
+    [RAPT__JS_STOPPING_CLOSED] = {X,        X,                   X,             S(ENDED, FINISH),         X,                        S(STOPPING_CLOSED, NONE),   S(STOPPING_CLOSED, KILL_NOW), S(STOPPING_CLOSED, TERM_NEXT), X,            X,              X,                   X, X},
+    [RAPT__JS_STOPPING_REAPED] = {X,        X,                   X,             X,                        S(ENDED, FINISH),         S(STOPPING_REAPED, NONE),   S(STOPPING_REAPED, KILL_NOW), S(STOPPING_REAPED, TERM_NEXT), X,            X,              X,                   X, X},
+    [RAPT__JS_ENDED]           = {X,        X,                   X,             X,                        X,                        S(ENDED, NONE),             S(ENDED, NONE),             S(ENDED, NONE),             S(SUCCEEDED, RELEASE), S(FAILED, RELEASE), S(REQUEUED, REQUEUE), S(REQUEUED, REQUEUE), X},
+    [RAPT__JS_REQUEUED]        = {S(ADMITTED, SPAWN), X,         X,             X,                        X,                        S(REQUEUED, NONE),          S(REQUEUED, NONE),          S(REQUEUED, NONE),          X,                 X,              X,                   X, X},
+    [RAPT__JS_FAILED]          = {X,        X,                   X,             X,                        X,                        S(FAILED, NONE),            S(FAILED, NONE),            S(FAILED, NONE),            X,                 X,              X,                   X, X},
+    [RAPT__JS_SUCCEEDED]       = {X,        X,                   X,             X,                        X,                        S(SUCCEEDED, NONE),         S(SUCCEEDED, NONE),         S(SUCCEEDED, NONE),         X,                 X,              X,                   X, X},
 };
 /* clang-format on */
 
@@ -79,8 +79,8 @@ const char *rapt__job_state_name(rapt__job_state st)
 const char *rapt__job_event_name(rapt__job_event ev)
 {
     static const char *const names[RAPT__JE_COUNT] = {
-        "admit",    "spawned",   "spawn-failed", "exit", "eof",   "kill",
-        "kill-now", "term-step", "succeed",      "fail", "retry", "requeue",
+        "admit",     "spawned", "spawn-failed", "exit",  "eof",     "kill",  "kill-now",
+        "term-step", "succeed", "fail",         "retry", "requeue", "defer",
     };
     return (unsigned)ev < RAPT__JE_COUNT ? names[ev] : "?";
 }

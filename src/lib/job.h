@@ -56,6 +56,7 @@ typedef enum rapt__job_event {
     RAPT__JE_FAIL,         /* verdict: failed for good */
     RAPT__JE_RETRY,        /* verdict: run again (--retries) */
     RAPT__JE_REQUEUE,      /* verdict: run again without using a retry (memory protection) */
+    RAPT__JE_DEFER,        /* no process could be made now, others are running: wait, retry */
     RAPT__JE_COUNT
 } rapt__job_event;
 

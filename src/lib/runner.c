@@ -931,7 +931,8 @@ static void finish(runner *r, rjob *j, uint64_t now)
 
     /* A finished job can have left processes that closed their output (daemons): they are
      * ended when rapt exits, not now, which would change what the job did (GNU parallel
-     * leaves them alone too). One kill(-pgid, 0) per job finds them. */
+     * leaves them alone too). One kill(-pgid, 0) per job finds them. The leader's pid still
+     * names its group here: pids are not handed out again until the pid space wraps. */
     /* A job rapt stopped may have left processes that ignore every signal but KILL. */
     if (j->pid > 1 && rapt__pgrp_alive(j->pid)) {
         if (j->kill_reason)
@@ -1195,7 +1196,10 @@ static void spawn_failed(runner *r, rjob *j, int err, uint64_t now)
         r->running--;
         r->cap = r->running;
         j->attempt--;
-        j->st = RAPT__JS_QUEUED;
+        r->attempts--;
+        if (j->attempt == 0)
+            r->started--;
+        fire(r, j, RAPT__JE_DEFER, now);
         ready_push_front(r, j);
         return;
     }

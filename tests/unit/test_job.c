@@ -86,6 +86,16 @@ START_TEST(kill_now_escalates_from_anywhere_live)
 }
 END_TEST
 
+START_TEST(a_deferred_spawn_goes_back_to_the_queue)
+{
+    /* No process could be made while others run: not an attempt, just later. */
+    rapt__job_state st = step(RAPT__JS_QUEUED, RAPT__JE_ADMIT, RAPT__JA_SPAWN);
+    st = step(st, RAPT__JE_DEFER, RAPT__JA_NONE);
+    ck_assert_int_eq(st, RAPT__JS_QUEUED);
+    step(RAPT__JS_RUNNING, RAPT__JE_DEFER, RAPT__JA_INVALID);
+}
+END_TEST
+
 START_TEST(retry_and_requeue_go_back_to_the_queue)
 {
     rapt__job_state st = step(RAPT__JS_ENDED, RAPT__JE_RETRY, RAPT__JA_REQUEUE);
@@ -220,6 +230,7 @@ static Suite *job_suite(void)
     RAPT_TCASE(s, spawn_failure_finishes_at_once, 10);
     RAPT_TCASE(s, kill_runs_the_term_sequence, 10);
     RAPT_TCASE(s, kill_now_escalates_from_anywhere_live, 10);
+    RAPT_TCASE(s, a_deferred_spawn_goes_back_to_the_queue, 10);
     RAPT_TCASE(s, retry_and_requeue_go_back_to_the_queue, 10);
     RAPT_TCASE(s, impossible_events_are_flagged, 10);
     RAPT_TCASE(s, exhaustive_invariants, 10);
