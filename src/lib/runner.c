@@ -1367,6 +1367,24 @@ static void start(runner *r, rjob *j, uint64_t now)
                           .mask = &r->mask};
     rapt__spawn_res res;
     int rc = rapt__spawn(&r->sp, &rq, &res);
+    if (rc == 0 && res.exec_errno == ENOEXEC && !shell_mode(r, j)) {
+        /* A file without a #! line is a shell script: run it with the shell, as execvp and
+         * every shell do. Rare, so the argv is allocated here. */
+        size_t n = 0;
+        while (argv[n])
+            n++;
+        char **sargv = calloc(n + 2, sizeof(*sargv));
+        if (sargv) {
+            sargv[0] = r->shell_comm;
+            sargv[1] = (char *)path;
+            for (size_t k = 1; k < n; k++)
+                sargv[k + 1] = argv[k];
+            rq.path = r->o->shell;
+            rq.argv = sargv;
+            rc = rapt__spawn(&r->sp, &rq, &res);
+            free(sargv);
+        }
+    }
     free(lookup);
     for (int s = 0; s < 2; s++) {
         if (wr[s] >= 0)

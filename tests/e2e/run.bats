@@ -184,6 +184,18 @@ SIGDFL=(env --default-signal=INT,TERM,HUP)
     [ "$status" -eq 101 ]
 }
 
+@test "a script without #! runs with the shell, as execvp does" {
+    printf 'echo "script got $1"\n' > noshebang
+    chmod +x noshebang
+    run "$RAPT" run ./noshebang ::: x
+    [ "$status" -eq 0 ]
+    [ "$output" = "script got x" ]
+    printf 'data' > notexec
+    run --separate-stderr "$RAPT" run ./notexec ::: x
+    [ "$status" -eq 1 ]
+    [[ "$stderr" == *"./notexec: Permission denied"* ]]
+}
+
 @test "command not found is 127 and the run goes on" {
     run --separate-stderr "$RAPT" run -j1 --joblog log '{}' ::: rapt-no-such-cmd true
     [ "$status" -eq 1 ]
