@@ -123,28 +123,14 @@ void rapt__jw_dbl(rapt__jw *w, double v)
 void rapt__jw_fixed(rapt__jw *w, double v, int decimals)
 {
     before_value(w);
-    if (!isfinite(v)) {
+    if (decimals < 0)
+        decimals = 0;
+    if (decimals > 9)
+        decimals = 9;
+    if (isfinite(v))
+        fprintf(w->f, "%.*f", decimals, v);
+    else
         fputs("null", w->f);
-        return;
-    }
-    char buf[64];
-    int n = snprintf(buf, sizeof(buf), "%.*f", decimals, v);
-    if (n <= 0 || (size_t)n >= sizeof(buf)) {
-        fputs("null", w->f);
-        return;
-    }
-    if (memchr(buf, '.', (size_t)n)) {
-        while (n > 0 && buf[n - 1] == '0')
-            n--;
-        if (n > 0 && buf[n - 1] == '.')
-            n--;
-    }
-    if (n == 2 && buf[0] == '-' && buf[1] == '0') {
-        /* -0.0000001 rounds to "-0". */
-        buf[0] = '0';
-        n = 1;
-    }
-    fwrite(buf, 1, (size_t)n, w->f);
 }
 
 void rapt__jw_bool(rapt__jw *w, bool v)
