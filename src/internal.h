@@ -83,8 +83,8 @@ void rapt__jw_strn(rapt__jw *w, const char *s, size_t n);
 void rapt__jw_u64(rapt__jw *w, uint64_t v);
 void rapt__jw_i64(rapt__jw *w, int64_t v);
 void rapt__jw_dbl(rapt__jw *w, double v); /* non-finite values are written as null */
-/* A number with exactly `decimals` (0-9) digits after the point: timestamps need all of them,
- * which %g would drop. Non-finite values are written as null. */
+/* A number with exactly `decimals` digits after the point (0 to 9): timestamps and durations
+ * keep every digit, where %.6g would print 1795000000.0001 as 1.795e+09. */
 void rapt__jw_fixed(rapt__jw *w, double v, int decimals);
 void rapt__jw_bool(rapt__jw *w, bool v);
 void rapt__jw_null(rapt__jw *w);

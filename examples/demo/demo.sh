@@ -1,6 +1,7 @@
 #!/bin/sh
 # demo.sh: rapt on a bundled example. Shows what rapt detects on this machine and plans how
-# many jobs of an example workload fit, from a per-job size and from the inputs' sizes.
+# many jobs of an example workload fit, from a per-job size and from the inputs' sizes; then
+# runs a small batch over the example files with `rapt run` and shows what each job used.
 #
 #   examples/demo/demo.sh [path/to/rapt]
 set -eu
@@ -31,3 +32,23 @@ say "rapt plan --gamma 3 --overhead 50M $(sed -n '/^[^#]/{s/ .*//;p}' "$here/inp
 
 say "rapt plan --gamma 3 --overhead 50M --limit 6G ...   # the same batch in a 6 GiB container"
 (cd "$work" && "$RAPT" plan --gamma 3 --overhead 50M --limit 6G -- *)
+
+# A real run: each job "decodes" a slice of its clip (sorts 1/16 of it, in memory), so its peak
+# memory follows the input's size. rapt measures every job's whole process tree.
+cmd='head -c $(( $(stat -c %s {}) / 16 )) {} | sort | wc -c'
+say "rapt run -j2 -k --tag --joblog jobs.tsv --events events.jsonl '$cmd' ::: clip-*"
+(cd "$work" && "$RAPT" run -j2 -k --tag --joblog jobs.tsv --events events.jsonl "$cmd" \
+    ::: clip-*)
+
+say "what each job used (from events.jsonl; the joblog is GNU parallel's jobs.tsv)"
+field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^,\"}]*\).*/\1/p"; }
+printf '%-4s %-14s %10s %12s  %s\n' job input wall peak measured-by
+grep '"event":"job_end"' "$work/events.jsonl" | while read -r line; do
+    seq=$(echo "$line" | field seq)
+    wall=$(echo "$line" | field wall_s)
+    peak=$(echo "$line" | field peak_bytes)
+    how=$(echo "$line" | field peak_method)
+    arg=$(echo "$line" | sed -n 's/.*"cmd":"[^"]*stat -c %s \([^)]*\)).*/\1/p')
+    printf '%-4s %-14s %9.2fs %8s MiB  %s\n' "$seq" "$arg" "$wall" \
+        "$(awk -v b="$peak" 'BEGIN { printf "%.1f", b / 1048576 }')" "$how"
+done | sort -n

@@ -35,6 +35,7 @@ extern const rapt_cmd rapt_cmd_plan;
 extern const rapt_cmd rapt_cmd_history;
 extern const rapt_cmd rapt_cmd_report;
 extern const rapt_cmd rapt_cmd_monitor;
+extern const rapt_cmd rapt_cmd_run;
 
 /* Prints "rapt: error: ..." and a newline to stderr; returns code for `return cli_fail(...)`. */
 int cli_fail(int code, const char *fmt, ...) RAPT__PRINTF(2, 3);

@@ -11,6 +11,7 @@ static const rapt_cmd *const commands[] = {
     &rapt_cmd_history,
     &rapt_cmd_report,
     &rapt_cmd_monitor,
+    &rapt_cmd_run,
 };
 
 static void usage(FILE *f)

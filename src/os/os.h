@@ -257,5 +257,140 @@ void rapt__os_release_pages(void *p, size_t len);
 /* Names the calling thread (truncated to the kernel's 15 characters); failures are ignored:
  * a name is a debugging aid. */
 void rapt__os_thread_name(const char *name);
+/* ---- processes, the event loop and per-slot cgroups (the runner, `rapt run`) ---------- */
+
+#include <signal.h>
+
+/* Spawning. A rapt__spawner owns the stack the child runs on between clone() and exec (the
+ * parent is suspended meanwhile, CLONE_VFORK, so one stack serves every spawn). */
+typedef struct rapt__spawner {
+    void *stack;
+    size_t stack_size;
+    bool pidfd;     /* the kernel returns a pidfd with the child (CLONE_PIDFD, Linux 5.2+) */
+    bool shared_vm; /* the child really shares rapt's memory until exec (probed at init) */
+    pid_t self;
+} rapt__spawner;
+
+/* Returns 0 or -errno (-ENOMEM). Free with rapt__spawner_free(). Not thread-safe. */
+int rapt__spawner_init(rapt__spawner *sp);
+void rapt__spawner_free(rapt__spawner *sp);
+
+typedef struct rapt__spawn_req {
+    const char *path;      /* the program: a path with a '/' (no PATH search here) */
+    char *const *argv;     /* NULL-terminated; borrowed for the call */
+    char *const *envp;     /* NULL-terminated; borrowed for the call */
+    int fd[3];             /* installed as the child's 0, 1, 2; -1 keeps rapt's own */
+    int cgroup_procs;      /* -1, or an fd of a cgroup.procs file the child joins before exec */
+    int pdeathsig;         /* 0, or the signal the child gets if rapt dies first */
+    const sigset_t *reset; /* signals the child sets back to SIG_DFL before exec */
+    const sigset_t *mask;  /* the signal mask the program starts with */
+} rapt__spawn_req;
+
+typedef struct rapt__spawn_res {
+    pid_t pid;        /* the child, the leader of a new process group (pgid == pid) */
+    int pidfd;        /* a pidfd for it (O_CLOEXEC), or -1 when the kernel has none */
+    int exec_errno;   /* nonzero: exec failed; the child has exited 127 and been reaped */
+    int cgroup_errno; /* nonzero: joining the cgroup failed; the job runs outside it */
+} rapt__spawn_res;
+
+/* Starts req->path in a new process group: signals reset, cgroup joined, fds installed, the
+ * mask restored, then execve. Only async-signal-safe calls happen in the child, which shares
+ * rapt's memory until it execs. Returns 0 (see res for exec and cgroup failures) or -errno
+ * when no process could be made (-EAGAIN for RLIMIT_NPROC, -EMFILE, -ENOMEM). */
+int rapt__spawn(rapt__spawner *sp, const rapt__spawn_req *req, rapt__spawn_res *res);
+
+/* How a reaped process ended, with the resources of it and its waited-for descendants. */
+typedef struct rapt__exit {
+    bool exited; /* exited (code valid) rather than killed (sig valid) */
+    int code, sig;
+    bool core;
+    uint64_t user_ns, sys_ns;
+    uint64_t maxrss; /* bytes (ru_maxrss): the largest single process, see docs/run.md */
+} rapt__exit;
+
+/* Reaps pid if it has ended: 1 with *out filled, 0 when it is still running, -errno. When
+ * shell_comm is given and the process ended with status 129..192 while still being that
+ * program (it did not exec something else), *from_shell is set: the caller reads 128+n as
+ * signal n (see docs/run.md, "signals under sh -c"). */
+int rapt__reap(const rapt__root *r, pid_t pid, const char *shell_comm, rapt__exit *out,
+               bool *from_shell);
+
+/* Sends sig to the process group pgid. 0, or -errno (-ESRCH: the group is empty). */
+int rapt__killpg(pid_t pgid, int sig);
+
+/* True when any process is left in the group. */
+bool rapt__pgrp_alive(pid_t pgid);
+
+/* The event loop: epoll over fds, one signalfd, one timerfd. */
+typedef struct rapt__loop {
+    int epfd, sigfd, timerfd;
+    uint64_t armed; /* the deadline the timer is set to (monotonic ns), 0 = disarmed */
+} rapt__loop;
+
+#define RAPT__LOOP_SIGNAL UINT64_MAX       /* tag of the signalfd's events */
+#define RAPT__LOOP_TIMER  (UINT64_MAX - 1) /* tag of the timerfd's events */
+#define RAPT__LOOP_IN     1u               /* readable */
+#define RAPT__LOOP_HUP    2u               /* hang-up or error: read to find out */
+
+typedef struct rapt__loop_ev {
+    uint64_t tag;
+    unsigned flags;
+} rapt__loop_ev;
+
+/* Opens the loop; sigs (blocked by the caller beforehand) arrive through the signalfd.
+ * Returns 0 or -errno. */
+int rapt__loop_open(rapt__loop *l, const sigset_t *sigs);
+void rapt__loop_close(rapt__loop *l);
+/* Watches fd for input (level-triggered) under tag. 0 or -errno. */
+int rapt__loop_add(rapt__loop *l, int fd, uint64_t tag);
+int rapt__loop_del(rapt__loop *l, int fd);
+/* Sets the one timer to an absolute CLOCK_MONOTONIC deadline in ns (0 disarms); a no-op when
+ * the deadline did not change. 0 or -errno. */
+int rapt__loop_arm(rapt__loop *l, uint64_t deadline_ns);
+/* Waits for events (forever, or until the timer). Returns the number filled (0 after EINTR). */
+int rapt__loop_wait(rapt__loop *l, rapt__loop_ev *evs, int max);
+/* Reads one pending signal: 1 with *signo set, 0 when none is pending. */
+int rapt__loop_signal(rapt__loop *l, int *signo);
+/* Clears the timer's expiry after RAPT__LOOP_TIMER fired. */
+void rapt__loop_timer_ack(rapt__loop *l);
+
+/* Per-slot memory cgroups: <rapt's memory cgroup>/rapt-<pid>/slot-<n>. */
+typedef struct rapt__jobcg rapt__jobcg;
+
+typedef struct rapt__jobcg_opts {
+    const rapt__root *root;  /* where /sys is (tests may point elsewhere) */
+    const rapt_sys_info *si; /* rapt's memory cgroup: version and directory */
+    pid_t self;              /* names the run's directory */
+    rapt_log_fn log;
+    void *log_ud;
+} rapt__jobcg_opts;
+
+/* Creates the run's cgroup. Returns 0, or -errno / RAPT_ENOCGROUP with a reason in why when
+ * rapt cannot measure jobs this way here (then the runner samples /proc). */
+int rapt__jobcg_open(rapt__jobcg **out, const rapt__jobcg_opts *o, char *why, size_t whylen);
+/* "cgroup-v1" or "cgroup-v2". */
+const char *rapt__jobcg_method(const rapt__jobcg *cg);
+/* Readies slot n (1-based) for a job: creates it on first use, resets its peak. *procs_fd is
+ * the cgroup.procs fd the child writes to (owned by cg). Returns 0 or -errno. */
+int rapt__jobcg_prepare(rapt__jobcg *cg, unsigned slot, int *procs_fd);
+/* The slot's peak since prepare, less what was charged before the job started. */
+int rapt__jobcg_peak(rapt__jobcg *cg, unsigned slot, uint64_t *bytes);
+/* The slot's memory now, less the same baseline. */
+int rapt__jobcg_current(rapt__jobcg *cg, unsigned slot, uint64_t *bytes);
+/* The slot's count of kernel OOM kills so far (v1 memory.oom_control oom_kill, v2
+ * memory.events oom_kill). */
+int rapt__jobcg_oom_kills(rapt__jobcg *cg, unsigned slot, uint64_t *n);
+/* Sends sig to every process in slot n, or in every slot when n == 0. Returns how many
+ * processes were signalled. */
+int rapt__jobcg_kill(rapt__jobcg *cg, unsigned slot, int sig);
+/* Kills what is left in the slots, removes the run's cgroups and frees cg. NULL is fine. */
+void rapt__jobcg_close(rapt__jobcg *cg);
+/* Removes the cgroups of earlier runs whose rapt is gone (rapt-<pid> with no such process),
+ * killing what is left in them first. *runs and *killed count what was cleaned. 0 or -errno. */
+int rapt__jobcg_reap_stale(const rapt__jobcg_opts *o, unsigned *runs, unsigned *killed);
+
+/* The resident memory of a process and its descendants now, from /proc (the fallback when
+ * no cgroup measures jobs). Returns 0 or -errno (-ESRCH when pid is gone). */
+int rapt__proc_tree_rss(const rapt__root *r, pid_t pid, uint64_t *bytes);
 
 #endif /* RAPT_OS_H */

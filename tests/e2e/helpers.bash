@@ -54,3 +54,49 @@ require_root() {
         skip "needs root to create cgroups"
     fi
 }
+
+# run_usage_error ARGS...: `rapt run ARGS...` must fail as bad usage: exit 254 (rapt run's
+# usage code, as 2 would read as "2 jobs failed"), nothing on stdout, one 'rapt: error:' line.
+run_usage_error() {
+    run --separate-stderr "$RAPT" run "$@"
+    if [ "$status" -ne 254 ]; then
+        echo "expected exit 254, got $status for: rapt run $*" >&2
+        echo "stdout: $output" >&2
+        echo "stderr: $stderr" >&2
+        return 1
+    fi
+    if [ -n "$output" ]; then
+        echo "expected empty stdout for: rapt run $*, got: $output" >&2
+        return 1
+    fi
+    local lines
+    lines=$(printf '%s\n' "$stderr" | wc -l)
+    if [ "$lines" -ne 1 ] || [[ "$stderr" != "rapt: error: run: "* ]]; then
+        echo "expected one 'rapt: error: run:' line for: rapt run $*, got:" >&2
+        printf '%s\n' "$stderr" >&2
+        return 1
+    fi
+}
+
+# framed VALUE...: what `rapt-testchild args -- VALUE...` prints ("<bytes>:<value>" per value).
+framed() {
+    local v
+    for v in "$@"; do
+        LC_ALL=C printf '%d:%s\n' "${#v}" "$v"
+    done
+}
+
+# cgroup_root_or_skip: skips unless root can create memory cgroups next to this process.
+cgroup_root_or_skip() {
+    require_root
+    local cg
+    cg=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ { print $3 }' /proc/self/cgroup)
+    [ -n "$cg" ] && [ -d "/sys/fs/cgroup/memory$cg" ] || skip "no cgroup v1 memory controller here"
+    RAPT_MEMCG="/sys/fs/cgroup/memory$cg"
+}
+
+# sanitized: true when rapt is built with a sanitizer; its memory figures are then the
+# sanitizer's (shadow memory, quarantine), so tests skip assertions on rapt's own RSS.
+sanitized() {
+    grep -qa -e __asan_init -e __tsan_init "$RAPT"
+}

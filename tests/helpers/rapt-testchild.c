@@ -22,6 +22,9 @@
  *   orphan ... ;;     like fork, but the child's parent exits so it is reparented, while it
  *                     stays in the job's process group (for "no grandchild survives" tests)
  *   wait              wait for every child started by `fork`
+ *   fds               write the numbers of this process's open file descriptors, one line
+ *                     each (for "nothing leaks into jobs" tests)
+ *   ppidfile PATH     write the parent's pid to PATH
  *   --                stop; the remaining words are data for `args`
  *
  * `args` prints the words after "--" with a length frame so tests can check that hostile
@@ -30,6 +33,7 @@
  * Exit status: 0 at the end of the program, N for "exit N", 100 on a malformed program (with a
  * message on stderr), 101 when an allocation fails.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -301,6 +305,26 @@ static int run(int argc, char **argv, int i, int end)
             int st;
             while (wait(&st) > 0 || errno == EINTR)
                 ;
+        } else if (strcmp(w, "fds") == 0) {
+            DIR *d = opendir("/proc/self/fd");
+            if (!d)
+                die("cannot list", "/proc/self/fd");
+            int self = dirfd(d);
+            for (struct dirent *e; (e = readdir(d));) {
+                if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && atoi(e->d_name) != self)
+                    printf("%s\n", e->d_name);
+            }
+            closedir(d);
+            fflush(stdout);
+        } else if (strcmp(w, "ppidfile") == 0) {
+            if (!a)
+                die("missing path", NULL);
+            FILE *f = fopen(a, "w");
+            if (!f)
+                die("cannot write", a);
+            fprintf(f, "%ld\n", (long)getppid());
+            fclose(f);
+            i++;
         } else if (strcmp(w, "--") == 0) {
             break;
         } else if (strcmp(w, ";;") == 0) {

@@ -40,4 +40,12 @@ static inline const char *fixture(const char *name)
     return buf;
 }
 
+/* "<$TMPDIR or /tmp>/<name>" into buf (for mkdtemp/mkostemp templates). Returns buf. */
+static inline char *tmp_path(char *buf, size_t len, const char *name)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(buf, len, "%s/%s", t && *t ? t : "/tmp", name);
+    return buf;
+}
+
 #endif /* RAPT_TEST_HARNESS_H */
