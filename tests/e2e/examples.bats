@@ -20,17 +20,20 @@ ex() {
     [ "$output" = "$(sha256sum big mid empty hello)" ]
 }
 
-@test "hashfiles: memory held never exceeds the budget, and tasks wait for it" {
+@test "hashfiles: memory held never exceeds the budget" {
     bin=$(ex rapt-hashfiles)
     for i in 1 2 3 4 5 6 7 8; do head -c 600000 /dev/urandom > "f$i"; done
-    # A budget of 1.5 buffers of 512K: at most one file is read at a time, the others wait.
+    # A budget of 1.5 buffers of 512K: at most one file is read at a time. Whether a worker
+    # ever finds the other one's buffer in the way depends on scheduling (a loaded machine may
+    # run all eight on one thread), so only the bound is asserted; unit.pool and unit.gate
+    # prove the waiting deterministically.
     run --separate-stderr "$bin" -s -j 2 -b 800K -c 512K f1 f2 f3 f4 f5 f6 f7 f8
     [ "$status" -eq 0 ]
     [ "$output" = "$(sha256sum f1 f2 f3 f4 f5 f6 f7 f8)" ]
     peak=$(echo "$stderr" | sed -n 's/.*peak held \([0-9]*\) bytes.*/\1/p')
     waited=$(echo "$stderr" | sed -n 's/.*, \([0-9]*\) waited for memory.*/\1/p')
-    [ -n "$peak" ] && [ "$peak" -le 819200 ] && [ "$peak" -gt 0 ]
-    [ "$waited" -ge 1 ]
+    [ -n "$peak" ] && [ "$peak" -le 819200 ] && [ "$peak" -ge 524288 ]
+    [ -n "$waited" ]
 }
 
 @test "hashfiles: a missing file is an error on stderr, the others still hashed" {
