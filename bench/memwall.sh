@@ -10,18 +10,26 @@
 #     --jobs N         jobs per workload (default 60)
 #     --min/--max MIB  peak memory range (default 20..360)
 #     --dur-min/--dur-max S   duration range (default 1..3 s)
-#     --runners LIST   subset of: rapt,rapt-hint,xargs2,xargs8,parallel,parallel-retries,static
+#     --runners LIST   subset of: rapt,rapt-hint,rapt-wrong,xargs2,xargs8,parallel,
+#                      parallel-retries,static
 #     --seed N         workload seed (default 1)
 #
 # Needs root (it creates v1 memory/cpu cgroups, or v2 ones where the controllers are
 # available) and GNU parallel for the parallel rows. Each runner gets a fresh cgroup; the
 # table gives wall time, jobs that finished, kernel OOM kills, peak memory of the cgroup and
-# the ratio to the lower bound on the makespan:
+# the ratio to two lower bounds on the makespan:
 #     bound = max(sum(0.75 x peak x duration) / limit,   (memory-time area; a job ramps to
 #                                                          its peak over its first half)
 #                 sum(CPU seconds) / CPUs,
 #                 the longest job)
-# "static" is the best safe fixed -j: the largest j whose j largest jobs fit the limit together.
+#     tight = max(bound, sum of the durations of the jobs larger than half the limit)
+#             (no two of those can be in memory at once, so they run one after another)
+# Both are true lower bounds: no runner can do better. "tight" is the stronger one.
+# Rows: rapt without hints (what it learns within the run), rapt hint with an exact per-job
+# hint (each job gets a sparse file as large as its peak and --mem-model 1,0), rapt hint/2
+# with a hint of half the real peak (--mem-model 0.5,0), xargs, GNU parallel with --memfree
+# (and --retries 5), and "static": the best safe fixed -j, the largest j whose j largest jobs
+# fit the limit together.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +42,7 @@ MEMJOB=$bindir/memjob
 GEN=$bindir/memwall-gen
 
 dists="uniform heavy bimodal" mode=sleep limit=512M quota="" jobs=60 mmin=20 mmax=360
-dmin=1 dmax=3 seed=1 runners="rapt,rapt-hint,xargs2,xargs8,parallel,parallel-retries,static"
+dmin=1 dmax=3 seed=1 runners="rapt,rapt-hint,rapt-wrong,xargs2,xargs8,parallel,parallel-retries,static"
 while [ $# -gt 0 ]; do
     case "$1" in
     --dist) dists=${2//,/ }; shift ;;
@@ -138,42 +146,53 @@ run_one() {
     kill_cg "$n"
     local ok; ok=$(find "$done" -type f | wc -l)
     local total; total=$(wc -l < "$wl")
-    awk -v r="$row" -v t0="$t0" -v t1="$t1" -v ok="$ok" -v tot="$total" -v s="$stats" -v b="$bound" '
+    awk -v r="$row" -v t0="$t0" -v t1="$t1" -v ok="$ok" -v tot="$total" -v s="$stats" -v b="$bound" -v tb="$tight" '
         BEGIN { split(s, a, " "); w = t1 - t0;
-                printf "  %-18s %8.1f s %5d/%-5d %6d %9.0f MiB %7.2fx\n", r, w, ok, tot, a[1], a[2] / 1048576, w / b }'
+                printf "  %-18s %8.1f s %5d/%-5d %6d %9.0f MiB %7.2fx %7.2fx\n", r, w, ok, tot, a[1], a[2] / 1048576, w / b, w / tb }'
 }
 
 for dist in $dists; do
     wl="$work/$dist.txt"
+    # Each line gets a fifth word: a sparse file as large as the job's peak (the per-job hint
+    # for --mem-model; memjob ignores it).
+    mkdir -p "$work/hint-$dist"
     "$GEN" --dist "$dist" --jobs "$jobs" --min "$mmin" --max "$mmax" --dur-min "$dmin" \
-        --dur-max "$dmax" --mode "$mode" --seed "$seed" > "$wl"
+        --dur-max "$dmax" --mode "$mode" --seed "$seed" |
+        while read -r id mib secs m; do
+            truncate -s "${mib}M" "$work/hint-$dist/$id"
+            echo "$id $mib $secs $m $work/hint-$dist/$id"
+        done > "$wl"
     cpus=$("$RAPT" info --json | jq '.cpu.effective')
     [ -n "$quota" ] && cpus=$quota
     bound=$(awk -v lim="$limit_bytes" -v cpus="$cpus" -v mode="$mode" '
         { area += 0.75 * $2 * 1048576 * $3; cpu += (mode == "cpu") ? $3 : 0; if ($3 > longest) longest = $3 }
         END { b = area / lim; c = cpu / cpus; if (c > b) b = c; if (longest > b) b = longest; printf "%.3f\n", b }' "$wl")
+    tight=$(awk -v b="$bound" -v lim="$limit_bytes" '
+        { if ($2 * 1048576 > lim / 2) big += $3 } END { printf "%.3f\n", big > b ? big : b }' "$wl")
     # The best safe static -j: the largest j whose j largest peaks fit the limit together.
     static=$(sort -k2,2nr "$wl" | awk -v lim="$limit_bytes" '{ s += $2 * 1048576; if (s > lim) exit; j++ } END { print (j ? j : 1) }')
-    biggest=$(sort -k2,2nr "$wl" | awk 'NR == 1 { print $2 }')
-    printf '\n%s workload: %d %s jobs, %s..%s MiB, %s..%s s, limit %s%s; lower bound %.1f s; safe static -j %d\n' \
-        "$dist" "$jobs" "$mode" "$mmin" "$mmax" "$dmin" "$dmax" "$limit" "${quota:+, $quota CPU}" "$bound" "$static"
-    printf '  %-18s %10s %11s %6s %13s %8s\n' runner wall ok/total ooms peak vs-bound
+    printf '\n%s workload: %d %s jobs, %s..%s MiB, %s..%s s, limit %s%s; bounds %.1f s (area, CPU, longest) and %.1f s (tight); safe static -j %d\n' \
+        "$dist" "$jobs" "$mode" "$mmin" "$mmax" "$dmin" "$dmax" "$limit" "${quota:+, $quota CPU}" "$bound" "$tight" "$static"
+    printf '  %-18s %10s %11s %6s %13s %8s %8s\n' runner wall ok/total ooms peak vs-bound vs-tight
     for r in ${runners//,/ }; do
         case $r in
         rapt)
             "$RAPT" run --help >/dev/null 2>&1 || { printf '  %-18s (rapt run not built yet)\n' rapt; continue; }
-            run_one rapt "$wl" "$RAPT" run --colsep ' ' ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' ;;
+            run_one rapt "$wl" "$RAPT" run --colsep ' ' ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
         rapt-hint)
             "$RAPT" run --help >/dev/null 2>&1 || continue
-            run_one rapt-hint "$wl" "$RAPT" run --colsep ' ' --mem-per-job "${biggest}M" ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' ;;
+            run_one "rapt hint" "$wl" "$RAPT" run --colsep ' ' --mem-model 1,0 ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
+        rapt-wrong)
+            "$RAPT" run --help >/dev/null 2>&1 || continue
+            run_one "rapt hint/2" "$wl" "$RAPT" run --colsep ' ' --mem-model 0.5,0 ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
         xargs2) run_one "xargs -P2" "$wl" xargs -P2 -L1 "$MEMJOB" ;;
         xargs8) run_one "xargs -P8" "$wl" xargs -P8 -L1 "$MEMJOB" ;;
         parallel)
             command -v parallel >/dev/null || continue
-            run_one "parallel -j8 mf" "$wl" parallel -j8 --memfree 100M --colsep ' ' "$MEMJOB" '{1}' '{2}' '{3}' '{4}' ;;
+            run_one "parallel -j8 mf" "$wl" parallel -j8 --memfree 100M --colsep ' ' "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
         parallel-retries)
             command -v parallel >/dev/null || continue
-            run_one "parallel mf+r5" "$wl" parallel -j8 --memfree 100M --retries 5 --colsep ' ' "$MEMJOB" '{1}' '{2}' '{3}' '{4}' ;;
+            run_one "parallel mf+r5" "$wl" parallel -j8 --memfree 100M --retries 5 --colsep ' ' "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
         static) run_one "xargs -P$static (safe)" "$wl" xargs -P"$static" -L1 "$MEMJOB" ;;
         *) echo "memwall.sh: unknown runner $r" >&2; exit 2 ;;
         esac

@@ -1,12 +1,14 @@
 /* memjob: one job of the memwall workload.
  *
- *   memjob ID MIB SECONDS MODE [DONEDIR]      (DONEDIR defaults to $MEMJOB_DONE)
+ *   memjob ID MIB SECONDS MODE [HINT...]
  *
  * Ramps its resident memory to MIB MiB over the first half of SECONDS and holds it for the
  * second half, either sleeping (MODE "sleep": an I/O-bound job) or burning CPU (MODE "cpu").
- * At the end it creates DONEDIR/ID, so a harness counts the jobs that really finished whatever
- * runner started them (a job the OOM killer ends leaves no file; a retried job rewrites the
- * same one). Exit 0 on success, 2 on bad arguments, 3 when memory cannot be mapped.
+ * At the end it creates $MEMJOB_DONE/ID, so a harness counts the jobs that really finished
+ * whatever runner started them (a job the OOM killer ends leaves no file; a retried job
+ * rewrites the same one). Words after MODE are ignored: bench/memwall.sh passes a sparse file
+ * whose size is the job's peak, for runners that size jobs from their input files. Exit 0 on
+ * success, 2 on bad arguments, 3 when memory cannot be mapped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,8 +58,8 @@ static double num(const char *s, const char *what)
 
 int main(int argc, char **argv)
 {
-    if (argc < 5 || argc > 6) {
-        fprintf(stderr, "usage: memjob ID MIB SECONDS sleep|cpu [DONEDIR]\n");
+    if (argc < 5) {
+        fprintf(stderr, "usage: memjob ID MIB SECONDS sleep|cpu [HINT...]\n");
         return 2;
     }
     const char *id = argv[1];
@@ -89,7 +91,7 @@ int main(int argc, char **argv)
         until(t0 + half * s / steps, spin);
     }
     until(t0 + secs, spin);
-    const char *donedir = argc == 6 ? argv[5] : getenv("MEMJOB_DONE");
+    const char *donedir = getenv("MEMJOB_DONE");
     if (donedir && *donedir) {
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", donedir, id);

@@ -42,9 +42,11 @@ static const char usage_text[] =
     "  -C, --colsep REGEX      split records into columns {1} {2} ... (Perl-style)\n"
     "  -r, --no-run-if-empty   skip blank records\n"
     "jobs:\n"
-    "  -j, --jobs N            job slots: N, N% of the CPUs, +N or -N (default: the\n"
-    "                          effective CPUs, quota-aware; see 'rapt info')\n"
+    "  -j, --jobs N|auto       most jobs at once: N, N% of the CPUs, +N or -N; auto (the\n"
+    "                          default) starts at the effective CPUs (quota-aware, see\n"
+    "                          'rapt info') and runs more of I/O-bound jobs, memory permitting\n"
     "  -P N                    the same as -j\n"
+    "  --max-jobs N            -j auto's ceiling (default 8 x CPUs, at least 16)\n"
     "  --delay DURATION        least time between two job starts (250ms, 1.5, 2m)\n"
     "  --timeout DURATION|N%   end jobs running longer (N% of the median successful runtime)\n"
     "  --term-seq SEQ          how a job is ended: signals and waits in ms\n"
@@ -53,7 +55,21 @@ static const char usage_text[] =
     "  --halt WHEN,WHY=N       stop early: never, now|soon,fail=N|fail=N%|success=N|\n"
     "                          success=N%|done=N|done=N%\n"
     "  --shell PATH            shell for commands with shell syntax (default /bin/sh)\n"
-    "  --measure MODE          job memory: auto (slot cgroups where possible), cgroup, proc\n"
+    "  --measure MODE          job memory: auto (slot cgroups where possible), cgroup, proc\n";
+
+/* The rest of --help: one string literal may not exceed 4095 bytes in portable C. */
+static const char usage_more[] =
+    "memory (on by default; see docs/admission.md):\n"
+    "  --mem-per-job SIZE      reserve SIZE for every job\n"
+    "  --mem-model G,SIZE      reserve G x (bytes of the job's input files) + SIZE\n"
+    "  --mem-budget SIZE|N%    what jobs may use together (default 85% of the binding limit,\n"
+    "                          less what other processes in the container use)\n"
+    "  --mem-limit-per-job SIZE  a hard limit per job (its memory cgroup)\n"
+    "  --on-pressure MODE      requeue (default: end the youngest job, run it again later,\n"
+    "                          using no retry) or suspend (SIGSTOP/SIGCONT; needs swap)\n"
+    "  --oom-retries N         OOM kills a job may survive before it fails (default 3)\n"
+    "  --ignore-memory         start jobs on CPU slots alone, as xargs and GNU parallel do\n"
+    "  --explain               say why each job waits and what protection does\n"
     "output:\n"
     "  --group                 print a job's output whole when it ends (default)\n"
     "  --line-buffer, --lb     print whole lines as they come\n"
@@ -108,6 +124,15 @@ enum {
     OPT_RETRY_FAILED,
     OPT_EVENTS,
     OPT_CITE,
+    OPT_MAX_JOBS,
+    OPT_MEM_PER_JOB,
+    OPT_MEM_MODEL,
+    OPT_MEM_BUDGET,
+    OPT_MEM_CEILING,
+    OPT_ON_PRESSURE,
+    OPT_OOM_RETRIES,
+    OPT_IGNORE_MEMORY,
+    OPT_EXPLAIN,
 };
 
 /* The log callback: warnings and errors as rapt's usual one-liners. Notes (how jobs are
@@ -122,6 +147,28 @@ static void log_line(void *ud, rapt_log_level lv, const char *msg)
         cli_warn("run: %s", msg);
     else if (lv == RAPT_LOG_INFO && notes)
         fprintf(stderr, "rapt: run: %s\n", msg);
+}
+
+/* --mem-model GAMMA,OVERHEAD: "3,50M", "0.5,0". */
+static int parse_model(const char *s, double *gamma, uint64_t *overhead)
+{
+    const char *comma = strchr(s, ',');
+    char g[64];
+    if (!comma || (size_t)(comma - s) >= sizeof(g))
+        return cli_fail(RUN_EXIT_USAGE,
+                        "run: --mem-model '%s': expected GAMMA,OVERHEAD such as 3,50M (memory per "
+                        "byte of input, and per job)",
+                        s);
+    memcpy(g, s, (size_t)(comma - s));
+    g[comma - s] = '\0';
+    if (rapt__parse_double(g, gamma) < 0 || *gamma < 0 || *gamma > 1e6)
+        return cli_fail(RUN_EXIT_USAGE,
+                        "run: --mem-model '%s': '%s' is not a factor between 0 and 1000000", s, g);
+    int r = rapt_size_parse(comma + 1, overhead);
+    if (r < 0)
+        return cli_fail(RUN_EXIT_USAGE, "run: --mem-model '%s': '%s' is not a size (e.g. 50M)", s,
+                        comma + 1);
+    return 0;
 }
 
 /* -j: N, N%, +N, -N, of the effective CPUs. */
@@ -245,6 +292,57 @@ static void ensure_std_fds(void)
     }
 }
 
+/* The memory options against the machine: --mem-budget's form, and hints that could never
+ * fit (an error) or only one job at a time (a warning). */
+static int check_memory_options(rapt__run_opts *o, const rapt_sys_info *si, const char *budget)
+{
+    if (budget) {
+        size_t len = strlen(budget);
+        if (len > 1 && budget[len - 1] == '%') {
+            char num[32];
+            double pct;
+            if (len - 1 >= sizeof(num))
+                return cli_fail(RUN_EXIT_USAGE, "run: --mem-budget '%s': not a percentage", budget);
+            memcpy(num, budget, len - 1);
+            num[len - 1] = '\0';
+            if (rapt__parse_double(num, &pct) < 0 || pct <= 0 || pct > 100)
+                return cli_fail(RUN_EXIT_USAGE,
+                                "run: --mem-budget '%s': a percentage of the limit must be in "
+                                "(0, 100]",
+                                budget);
+            o->mem.cfg.eta = pct / 100;
+        } else if (cli_size("run: --mem-budget", budget, false, &o->mem.cfg.budget_abs)) {
+            return RUN_EXIT_USAGE;
+        }
+    }
+    if (o->mem.per_job && o->mem.model)
+        return cli_fail(RUN_EXIT_USAGE, "run: --mem-per-job and --mem-model exclude each other");
+    bool limit_known = si->mem.limit_bound != RAPT_BOUND_UNKNOWN;
+    if (!o->mem.aware || !limit_known) {
+        if ((o->mem.per_job || o->mem.model || budget) && o->mem.aware)
+            cli_warn("run: the memory limit is unknown here: memory options are ignored");
+        o->mem.aware = o->mem.aware && limit_known;
+        return 0;
+    }
+    char a[32], b[32];
+    if (o->mem.per_job > si->mem.limit)
+        return cli_fail(RUN_EXIT_USAGE,
+                        "run: --mem-per-job %s is more than the memory limit %s (%s: %s): no job "
+                        "could ever run",
+                        rapt_size_format(o->mem.per_job, a, sizeof(a)),
+                        rapt_size_format(si->mem.limit, b, sizeof(b)),
+                        rapt_bound_name(si->mem.limit_bound), si->mem.limit_where);
+    rapt__adm_cfg c = o->mem.cfg;
+    uint64_t bud = rapt__adm_budget(&c, si->mem.limit,
+                                    si->mem.available_known ? si->mem.available : si->mem.limit, 0);
+    if (o->mem.per_job > bud)
+        cli_warn("run: --mem-per-job %s is more than the memory budget %s: jobs will run one "
+                 "at a time",
+                 rapt_size_format(o->mem.per_job, a, sizeof(a)),
+                 rapt_size_format(bud, b, sizeof(b)));
+    return 0;
+}
+
 static int exec_run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -281,6 +379,15 @@ static int exec_run(int argc, char **argv)
         {"retry-failed", no_argument, NULL, OPT_RETRY_FAILED},
         {"events", required_argument, NULL, OPT_EVENTS},
         {"will-cite", no_argument, NULL, OPT_CITE},
+        {"max-jobs", required_argument, NULL, OPT_MAX_JOBS},
+        {"mem-per-job", required_argument, NULL, OPT_MEM_PER_JOB},
+        {"mem-model", required_argument, NULL, OPT_MEM_MODEL},
+        {"mem-budget", required_argument, NULL, OPT_MEM_BUDGET},
+        {"mem-limit-per-job", required_argument, NULL, OPT_MEM_CEILING},
+        {"on-pressure", required_argument, NULL, OPT_ON_PRESSURE},
+        {"oom-retries", required_argument, NULL, OPT_OOM_RETRIES},
+        {"ignore-memory", no_argument, NULL, OPT_IGNORE_MEMORY},
+        {"explain", no_argument, NULL, OPT_EXPLAIN},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -288,6 +395,10 @@ static int exec_run(int argc, char **argv)
     memset(&o, 0, sizeof(o));
     o.retries = 1;
     o.shell = "/bin/sh";
+    o.mem.aware = true;
+    rapt__adm_cfg_init(&o.mem.cfg);
+    const char *budget_arg = NULL;
+    unsigned max_jobs = 0;
     o.argv = argv;
     o.argc = argc;
     const char *jobs = NULL, *delim = NULL, *timeout = NULL, *term = NULL, *afiles[64];
@@ -378,8 +489,44 @@ static int exec_run(int argc, char **argv)
             resumes |= 4;
             break;
         case OPT_EVENTS: o.events = optarg; break;
+        case OPT_MAX_JOBS:
+            if (cli_uint("run: --max-jobs", optarg, 1, 1u << 16, &max_jobs))
+                return RUN_EXIT_USAGE;
+            break;
+        case OPT_MEM_PER_JOB:
+            if (cli_size("run: --mem-per-job", optarg, false, &o.mem.per_job))
+                return RUN_EXIT_USAGE;
+            break;
+        case OPT_MEM_MODEL:
+            if (parse_model(optarg, &o.mem.gamma, &o.mem.overhead))
+                return RUN_EXIT_USAGE;
+            o.mem.model = true;
+            break;
+        case OPT_MEM_BUDGET: budget_arg = optarg; break;
+        case OPT_MEM_CEILING:
+            if (cli_size("run: --mem-limit-per-job", optarg, false, &o.mem.job_ceiling))
+                return RUN_EXIT_USAGE;
+            break;
+        case OPT_ON_PRESSURE:
+            if (strcmp(optarg, "requeue") == 0)
+                o.mem.cfg.mode = RAPT__ADM_REQUEUE;
+            else if (strcmp(optarg, "suspend") == 0)
+                o.mem.cfg.mode = RAPT__ADM_SUSPEND;
+            else
+                return cli_fail(RUN_EXIT_USAGE,
+                                "run: --on-pressure '%s': expected requeue or suspend", optarg);
+            break;
+        case OPT_OOM_RETRIES:
+            if (cli_uint("run: --oom-retries", optarg, 0, 1000, &o.mem.cfg.oom_retries))
+                return RUN_EXIT_USAGE;
+            break;
+        case OPT_IGNORE_MEMORY: o.mem.aware = false; break;
+        case OPT_EXPLAIN: o.mem.explain = true; break;
         case OPT_CITE: break;
-        case 'h': return cli_close_stdout(cli_help(&rapt_cmd_run));
+        case 'h':
+            cli_help(&rapt_cmd_run);
+            fputs(usage_more, stdout);
+            return cli_close_stdout(0);
         default: return cli_bad_option(&rapt_cmd_run, c, argc, argv) ? RUN_EXIT_USAGE : 0;
         }
     }
@@ -448,9 +595,26 @@ static int exec_run(int argc, char **argv)
         memset(&si, 0, sizeof(si));
     unsigned cpus = si.cpu.effective ? si.cpu.effective : 1;
     o.si = &si;
+    o.cpus = cpus;
     o.slots = si.default_slots ? si.default_slots : cpus;
-    if (jobs && parse_jobs(jobs, cpus, &o.slots))
-        return RUN_EXIT_USAGE;
+    if (jobs && strcmp(jobs, "auto") != 0) {
+        if (parse_jobs(jobs, cpus, &o.slots))
+            return RUN_EXIT_USAGE;
+        if (max_jobs)
+            return cli_fail(RUN_EXIT_USAGE,
+                            "run: --max-jobs is -j auto's ceiling; with -j %s "
+                            "the ceiling is %u already",
+                            jobs, o.slots);
+    } else {
+        /* -j auto: CPU-bound jobs get the CPUs; I/O-bound ones up to the ceiling, memory
+         * permitting (docs/admission.md). */
+        o.jobs_auto = true;
+        o.slots = max_jobs ? max_jobs : (cpus * 8 < 16 ? 16 : cpus * 8);
+        if (o.slots > 1024 && !max_jobs)
+            o.slots = 1024;
+    }
+    if (rc = check_memory_options(&o, &si, budget_arg), rc)
+        return rc;
 
     /* The command (words up to the first separator) and the input sources. */
     int i = optind;
@@ -546,7 +710,7 @@ static int exec_run(int argc, char **argv)
     }
     o.input = in;
     const char *lvl = getenv("RAPT_LOG");
-    bool notes = lvl && (strcmp(lvl, "info") == 0 || strcmp(lvl, "debug") == 0);
+    bool notes = o.mem.explain || (lvl && (strcmp(lvl, "info") == 0 || strcmp(lvl, "debug") == 0));
     o.log = log_line;
     o.log_ud = &notes;
     ensure_std_fds();

@@ -305,6 +305,26 @@ int rapt__events_decision(rapt__events *ev, uint64_t seq, const char *action, co
     return finish(ev);
 }
 
+int rapt__events_protect(rapt__events *ev, uint64_t seq, unsigned attempt, const char *action,
+                         rapt__opt_u64 available, rapt__opt_u64 critical, double psi_some,
+                         uint64_t now_mono, uint64_t now_wall)
+{
+    rapt__jw *w = begin(ev, "protect", now_mono, now_wall);
+    rapt__jw_key(w, "seq");
+    rapt__jw_u64(w, seq);
+    rapt__jw_key(w, "attempt");
+    rapt__jw_u64(w, attempt);
+    str_or_null(w, "action", action);
+    opt(w, "available", available);
+    opt(w, "critical", critical);
+    rapt__jw_key(w, "psi_some_avg10");
+    if (psi_some >= 0)
+        rapt__jw_fixed(w, psi_some, 2);
+    else
+        rapt__jw_null(w);
+    return finish(ev);
+}
+
 /* jobs may be left out above 64 running jobs (docs/events.md): the caller passes njobs 65
  * to say so. */
 int rapt__events_sample(rapt__events *ev, const rapt__ev_sample *s, uint64_t now_mono,

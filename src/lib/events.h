@@ -121,6 +121,10 @@ int rapt__events_decision(rapt__events *ev, uint64_t seq, const char *action, co
                           unsigned running, unsigned free_slots, rapt__opt_u64 budget,
                           rapt__opt_u64 used, rapt__opt_u64 outstanding, rapt__opt_u64 reservation,
                           uint64_t now_mono, uint64_t now_wall);
+/* A protection action ("requeue", "suspend", "resume") on job seq; psi_some < 0 for null. */
+int rapt__events_protect(rapt__events *ev, uint64_t seq, unsigned attempt, const char *action,
+                         rapt__opt_u64 available, rapt__opt_u64 critical, double psi_some,
+                         uint64_t now_mono, uint64_t now_wall);
 int rapt__events_sample(rapt__events *ev, const rapt__ev_sample *s, uint64_t now_mono,
                         uint64_t now_wall);
 int rapt__events_run_end(rapt__events *ev, const rapt__ev_end *e, uint64_t now_mono,

@@ -38,6 +38,8 @@
 #include "lib/job.h"
 #include "lib/joblog.h"
 #include "lib/runner.h"
+#include "rapt/gate.h"
+#include "rapt/monitor.h"
 #include "lib/template.h"
 #include "os/os.h"
 
@@ -58,11 +60,13 @@ enum why {
     WHY_DELAY,
     WHY_ORDER,
     WHY_STOPPING,
+    WHY_MEMORY,   /* the reservation does not fit the budget beside the running jobs' holds */
+    WHY_PRESSURE, /* memory is short or under pressure, or a job is being stopped for it */
     WHY_DONE,
     WHY_COUNT
 };
-static const char *const why_name[WHY_COUNT] = {"ok",    "slots",    "input", "delay",
-                                                "order", "stopping", "done"};
+static const char *const why_name[WHY_COUNT] = {"ok",       "slots",  "input",    "delay", "order",
+                                                "stopping", "memory", "pressure", "done"};
 
 /* ---- jobs -------------------------------------------------------------------------------- */
 
@@ -94,7 +98,15 @@ typedef struct rjob {
     bool in_cgroup;
     bool sampled;
     uint64_t peak_sampled, mem_current;
-    uint64_t reservation; /* bytes reserved at admission (issue 4); 0 = none */
+    uint64_t reservation; /* bytes reserved for the next or current attempt; 0 = not yet */
+    /* Memory-aware admission (docs/admission.md). */
+    rapt__adm_job adm;  /* what the policy sees of the current attempt */
+    uint64_t hold;      /* bytes this attempt holds in the gate */
+    unsigned oom_kills; /* attempts the kernel OOM killer ended */
+    bool shared;        /* another job ran beside this attempt */
+    bool refused;       /* it can never fit: fail it without running */
+    bool mem_failed;    /* the memory policy gave up on it: no retry */
+    bool res_fixed;     /* the reservation was set by a requeue verdict: keep it */
     rapt__jobout out;
     rapt__buf line; /* the quoted command line (built when needed) */
     bool line_ok;
@@ -175,6 +187,26 @@ typedef struct runner {
     size_t nlinger, caplinger;
     bool warned_spawn, warned_cg;
     int fatal;
+    /* memory-aware admission */
+    bool mem;              /* on */
+    rapt_gate *gate;       /* the ledger: capacity = budget, held = sum of holds */
+    rapt_monitor *mon;     /* refreshes the limit, available memory and pressure each tick */
+    rapt__adm_learn learn; /* the cold-start rule's peaks */
+    rapt__prot_state prot; /* protection's state */
+    uint64_t victim_seq;   /* the job being stopped for memory, 0 for none */
+    unsigned nsuspended;
+    uint64_t limit, avail, budget, jobs_current, outstanding;
+    bool avail_known;
+    double psi;              /* memory PSI some avg10, NaN when unknown */
+    double cpu_pct;          /* rapt's cgroup CPU, % of its capacity, for the sample records */
+    uint64_t ooms_container; /* OOM kills counted in rapt's own cgroup so far */
+    /* -j auto */
+    unsigned target; /* jobs to run at once now */
+    double share;    /* CPU share of finished jobs (EWMA of (user + sys) / wall) */
+    bool share_known;
+    /* --explain and the sample records: the last wait */
+    enum why last_why;
+    uint64_t last_why_seq;
 } runner;
 
 static void logf_(runner *r, rapt_log_level lv, const char *fmt, ...) RAPT__PRINTF(3, 4);
@@ -191,6 +223,28 @@ static void logf_(runner *r, rapt_log_level lv, const char *fmt, ...)
 }
 
 /* ---- option parsers ---------------------------------------------------------------------- */
+
+static void explain(runner *r, const char *fmt, ...) RAPT__PRINTF(2, 3);
+static void explain(runner *r, const char *fmt, ...)
+{
+    if (!r->o->mem.explain)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    logf_(r, RAPT_LOG_INFO, "explain: %s", msg);
+}
+
+/* Sizes for messages: four buffers, so one message can show several. */
+static const char *sz(uint64_t v)
+{
+    static char buf[4][32];
+    static unsigned at;
+    char *b = buf[at++ % 4];
+    return rapt_size_format(v, b, 32);
+}
 
 static int signal_number(const char *s, size_t n)
 {
@@ -388,6 +442,10 @@ static rjob *job_new(runner *r)
     j->pid = 0;
     j->pidfd = j->pipe[0] = j->pipe[1] = -1;
     j->reservation = 0;
+    memset(&j->adm, 0, sizeof(j->adm));
+    j->hold = 0;
+    j->oom_kills = 0;
+    j->shared = j->refused = j->mem_failed = j->res_fixed = false;
     j->line_ok = false;
     rapt__buf_clear(&j->argdata);
     rapt__buf_clear(&j->argvals);
@@ -620,6 +678,27 @@ static void check_events(runner *r)
 /* Records a wait decision, at most once a second per reason (docs/events.md). */
 static void note_decision(runner *r, enum why w, rjob *head, uint64_t now)
 {
+    uint64_t hs = head ? head->seq : 0;
+    if (w != WHY_DONE && (w != r->last_why || hs != r->last_why_seq)) {
+        r->last_why = w;
+        r->last_why_seq = hs;
+        if (r->mem && head && w == WHY_MEMORY) {
+            rapt_gate_stats gs;
+            rapt_gate_stats_get(r->gate, &gs);
+            explain(r,
+                    "job %llu waits: memory (it reserves %s; %u running hold %s of the %s "
+                    "budget)",
+                    (unsigned long long)hs, sz(head->reservation), r->running, sz(gs.held_bytes),
+                    sz(gs.cap_bytes));
+        } else if (r->mem && head && w == WHY_PRESSURE) {
+            explain(r, "job %llu waits: memory pressure (%s available of %s, protection %s)",
+                    (unsigned long long)hs, sz(r->avail), sz(r->limit),
+                    rapt__prot_state_name(r->prot));
+        } else if (head && w != WHY_INPUT && w != WHY_STOPPING) {
+            explain(r, "job %llu waits: %s (%u of %u slots busy)", (unsigned long long)hs,
+                    why_name[w], r->running, r->target ? r->target : r->nslots);
+        }
+    }
     if (!r->ev || w == WHY_DONE)
         return;
     if (r->last_decision[w] && now - r->last_decision[w] < 1000000000ull)
@@ -627,9 +706,95 @@ static void note_decision(runner *r, enum why w, rjob *head, uint64_t now)
     r->last_decision[w] = now;
     rapt__events_decision(
         r->ev, head ? head->seq : 0, w == WHY_OK ? "admit" : "wait", why_name[w], r->running,
-        r->nslots > r->running ? r->nslots - r->running : 0, unknown, unknown, unknown,
+        r->nslots > r->running ? r->nslots - r->running : 0, r->mem ? known(r->budget) : unknown,
+        r->mem ? known(r->jobs_current) : unknown, r->mem ? known(r->outstanding) : unknown,
         head && head->reservation ? known(head->reservation) : unknown, now, rapt__wall_ns());
     check_events(r);
+}
+
+/* ---- memory-aware admission (docs/admission.md) ------------------------------------------- */
+
+/* Running jobs' sizes for the cold-start rule: a job that has reached its plateau has shown
+ * its size; one still growing counts only once it is bigger than every finished job (a job
+ * that has just started says nothing yet, and would drag the estimate down). */
+static size_t running_sizes(const runner *r, uint64_t now, uint64_t *out, size_t max)
+{
+    size_t n = 0;
+    for (unsigned s = 0; s < r->nslots && n < max; s++) {
+        const rjob *j = r->slots[s];
+        if (!j || !j->adm.peak)
+            continue;
+        if (rapt__adm_plateau(&r->o->mem.cfg, &j->adm, now) || j->adm.peak > r->learn.max_peak)
+            out[n++] = j->adm.peak;
+    }
+    return n;
+}
+
+/* A job's reservation: the hint, the input-size model, or the cold-start rule. */
+static uint64_t reserve_for(runner *r, rjob *j, uint64_t now, const char **basis)
+{
+    const rapt__run_mem *m = &r->o->mem;
+    uint64_t v;
+    if (m->per_job) {
+        *basis = "--mem-per-job";
+        v = m->per_job;
+    } else if (m->model) {
+        rapt__opt_u64 ib = j->raw ? unknown : input_bytes(j);
+        long double b =
+            (long double)m->gamma * (long double)(ib.known ? ib.v : 0) + (long double)m->overhead;
+        v = b >= 18446744073709551615.0L ? UINT64_MAX : (uint64_t)ceill(b);
+        *basis = "--mem-model";
+    } else {
+        uint64_t cur[64];
+        size_t ncur = running_sizes(r, now, cur, RAPT__ARRAY_SIZE(cur));
+        v = rapt__adm_cold(&m->cfg, &r->learn, r->budget, r->o->cpus ? r->o->cpus : 1, cur, ncur);
+        *basis = r->learn.n || ncur ? "learned from this run's jobs" : "cold start: budget / CPUs";
+    }
+    return v < (1u << 20) ? (1u << 20) : v;
+}
+
+/* The memory side of admission for the job at the head of the queue. */
+static enum why admit_memory(runner *r, rjob *j, uint64_t now)
+{
+    /* What the run has learned changes while a job waits, so its reservation is worked out
+     * again at every decision - unless a requeue verdict set it (a job that already showed it
+     * needs more). */
+    const char *basis = "raised after its last attempt";
+    if (!j->res_fixed)
+        j->reservation = reserve_for(r, j, now, &basis);
+    rapt_gate_stats gs;
+    rapt_gate_stats_get(r->gate, &gs);
+    rapt__adm_now n = {.limit = r->limit,
+                       .available = r->avail,
+                       .available_known = r->avail_known,
+                       .psi_some = r->psi,
+                       .budget = gs.cap_bytes,
+                       .held = gs.held_bytes,
+                       .running = r->running,
+                       .protecting = r->prot != RAPT__PS_CALM};
+    switch (rapt__adm_decide(&r->o->mem.cfg, &n, j->reservation)) {
+    case RAPT__ADM_START:
+        /* The gate checks the same sum the policy did; it is the ledger of what is held. */
+        if (rapt_gate_try_acquire(r->gate, 0, j->reservation) != 0)
+            return WHY_MEMORY;
+        j->hold = j->reservation;
+        explain(r, "job %llu starts: reserves %s (%s); %s of the %s budget held by %u running",
+                (unsigned long long)j->seq, sz(j->reservation), basis, sz(gs.held_bytes),
+                sz(gs.cap_bytes), r->running);
+        return WHY_OK;
+    case RAPT__ADM_START_ALONE:
+        rapt_gate_charge(r->gate, 0, j->reservation);
+        j->hold = j->reservation;
+        explain(r,
+                "job %llu starts alone: it reserves %s, more than the %s budget, and nothing "
+                "else runs",
+                (unsigned long long)j->seq, sz(j->reservation), sz(gs.cap_bytes));
+        return WHY_OK;
+    case RAPT__ADM_NEVER: j->refused = true; return WHY_OK;
+    case RAPT__ADM_WAIT_PRESSURE: return WHY_PRESSURE;
+    case RAPT__ADM_WAIT_MEMORY: break;
+    }
+    return WHY_MEMORY;
 }
 
 /* ---- admission --------------------------------------------------------------------------- */
@@ -748,6 +913,8 @@ static enum why admit(runner *r, uint64_t now, rjob **next)
     if (r->stop)
         return WHY_STOPPING;
     unsigned cap = r->cap < r->nslots ? r->cap : r->nslots;
+    if (r->target && r->target < cap)
+        cap = r->target;
     if (r->running >= cap)
         return WHY_SLOTS;
     r->waiting_delay = false;
@@ -775,6 +942,8 @@ static enum why admit(runner *r, uint64_t now, rjob **next)
         ready_push_back(r, j);
     }
     *next = r->ready_head;
+    if (r->mem)
+        return admit_memory(r, r->ready_head, now);
     return WHY_OK;
 }
 
@@ -782,12 +951,20 @@ static enum why admit(runner *r, uint64_t now, rjob **next)
 
 static void send_group(runner *r, rjob *j, int sig, const char *reason, uint64_t now)
 {
-    j->kill_sig = sig;
+    if (sig != SIGSTOP && sig != SIGCONT)
+        j->kill_sig = sig;
     if (j->pid > 1)
         rapt__killpg(j->pid, sig);
     /* With a slot cgroup, processes that left the job's group (setsid) are reached too. */
     if (r->cg && j->in_cgroup && j->slot)
         rapt__jobcg_kill(r->cg, j->slot, sig);
+    /* A stopped job cannot act on TERM until it runs again. */
+    if (j->adm.suspended && sig != SIGSTOP && sig != SIGCONT && j->pid > 1) {
+        rapt__killpg(j->pid, SIGCONT);
+        j->adm.suspended = false;
+        if (r->nsuspended)
+            r->nsuspended--;
+    }
     if (r->ev) {
         rapt__events_job_kill(r->ev, j->seq, j->attempt, sig, reason, now, rapt__wall_ns());
         check_events(r);
@@ -844,6 +1021,42 @@ static void check_halt(runner *r, rjob *j, bool ok, uint64_t now);
 static const char *outcome_name(bool ok, bool retry, bool requeue)
 {
     return requeue ? "requeued" : retry ? "retry" : ok ? "success" : "failed";
+}
+
+/* OOM kills counted in rapt's own memory cgroup (it includes the jobs' slots), or -errno. */
+static int container_ooms(runner *r, uint64_t *n)
+{
+    if (r->cg)
+        return rapt__jobcg_container_ooms(r->cg, n);
+    const rapt_sys_info *si = r->o->si;
+    if (!si || si->cgroup.memory_version == RAPT_CGROUP_NONE)
+        return -ENOENT;
+    char path[RAPT_SYS_WHERE_MAX + 32], buf[1024];
+    snprintf(path, sizeof(path), "%s/%s", si->cgroup.memory_dir,
+             si->cgroup.memory_version == RAPT_CGROUP_V2 ? "memory.events" : "memory.oom_control");
+    ssize_t len = rapt__slurp(&r->root, path, buf, sizeof(buf));
+    if (len < 0)
+        return (int)len;
+    return rapt__parse_kv(buf, "oom_kill", n);
+}
+
+/* -j auto: from the CPU share of finished jobs, how many to run at once. CPU-bound jobs
+ * (share 1) keep the CPU count; a job that sleeps half the time lets twice as many run. */
+static void update_target(runner *r, const rjob *j, uint64_t wall)
+{
+    if (!r->o->jobs_auto || wall < 20000000ull)
+        return;
+    double share = (double)(j->ex.user_ns + j->ex.sys_ns) / (double)wall;
+    r->share = r->share_known ? 0.7 * r->share + 0.3 * share : share;
+    r->share_known = true;
+    unsigned cpus = r->o->cpus ? r->o->cpus : 1;
+    double want = ceil((double)cpus / (r->share > 1.0 / 64 ? r->share : 1.0 / 64));
+    unsigned t = want > (double)r->nslots ? r->nslots : (unsigned)want;
+    if (t < cpus)
+        t = cpus < r->nslots ? cpus : r->nslots;
+    if (t != r->target)
+        explain(r, "jobs use %.0f%% of a CPU each: running up to %u at once", r->share * 100, t);
+    r->target = t;
 }
 
 /* Accounts an attempt that ended (reaped and closed, or never started) and decides what
@@ -912,7 +1125,73 @@ static void finish(runner *r, rjob *j, uint64_t now)
             r->slot_ooms[slot - 1] = kills;
         }
     }
+    /* Without a slot of its own, a job killed by SIGKILL while the container's OOM count rose
+     * was the OOM killer's. */
+    if (ran && (sig || code)) {
+        uint64_t kills;
+        if (container_ooms(r, &kills) == 0) {
+            if (!oom && sig == SIGKILL && !j->kill_reason && !j->in_cgroup &&
+                kills > r->ooms_container)
+                oom = true;
+            r->ooms_container = kills;
+        }
+    }
+
+    /* The memory policy's verdict: a job stopped to protect memory or killed by the OOM
+     * killer runs again with a larger reservation, or, when it cannot fit, fails for good. */
+    rapt__adm_after after = RAPT__AFTER_NONE;
+    char mem_why[256] = "";
+    if (r->mem) {
+        if (j->hold) {
+            rapt_gate_release(r->gate, 0, j->hold);
+            j->hold = 0;
+        }
+        uint64_t pk = peak.known ? peak.v : j->adm.peak;
+        if (pk < j->adm.peak)
+            pk = j->adm.peak;
+        /* Only attempts that ran to their end teach the cold-start rule: a stopped job's peak
+         * is where it was cut off, not what it needs. */
+        if (ran && peak.known && !j->kill_reason && !oom)
+            rapt__adm_learn_add(&r->learn, pk);
+        if (oom)
+            j->oom_kills++;
+        rapt__adm_end e = {.stopped_for_memory =
+                               j->kill_reason && strcmp(j->kill_reason, "memory") == 0,
+                           .oom = oom,
+                           .alone = !j->shared || (r->limit && pk >= r->limit / 10 * 9),
+                           .oom_kills = j->oom_kills,
+                           .peak = pk,
+                           .reserve = j->reservation,
+                           .limit = r->limit,
+                           .job_ceiling = r->o->mem.job_ceiling};
+        uint64_t res_next = 0;
+        after = rapt__adm_after_end(&r->o->mem.cfg, &e, &res_next, mem_why, sizeof(mem_why));
+        if (after == RAPT__AFTER_REQUEUE && !r->stop) {
+            explain(r, "job %llu runs again later with %s reserved (%s at a peak of %s)",
+                    (unsigned long long)j->seq, sz(res_next),
+                    oom ? "the OOM killer ended it" : "stopped to protect memory", sz(pk));
+            j->reservation = res_next;
+            j->res_fixed = true;
+        } else if (after == RAPT__AFTER_FAIL) {
+            j->mem_failed = true;
+            logf_(r, RAPT_LOG_WARN, "job %llu failed for good: %s", (unsigned long long)j->seq,
+                  mem_why);
+        }
+        if (j->adm.suspended) {
+            j->adm.suspended = false;
+            if (r->nsuspended)
+                r->nsuspended--;
+        }
+        if (r->victim_seq && j->seq == r->victim_seq) {
+            r->victim_seq = 0;
+            unsigned active = r->running - (r->running >= r->nsuspended ? r->nsuspended : 0);
+            r->prot = rapt__prot_transition(r->prot, RAPT__PE_VICTIM_GONE, r->o->mem.cfg.mode,
+                                            active, r->nsuspended)
+                          .next;
+        }
+    }
     const char *reason = j->kill_reason ? j->kill_reason
+                         : j->refused   ? "memory"
                          : !spawned     ? "spawn"
                          : oom          ? "oom"
                          : sig          ? "signal"
@@ -922,12 +1201,16 @@ static void finish(runner *r, rjob *j, uint64_t now)
                                         strcmp(j->kill_reason, "halt") == 0);
     /* An attempt rapt ended to protect memory (issue 4 decides when) runs again without using
      * up a retry; a run that is stopping runs nothing again. */
-    bool requeue = j->kill_reason && strcmp(j->kill_reason, "memory") == 0 && !r->stop;
-    bool retry = !ok && !whole_run && !requeue && !r->stop &&
+    bool requeue = ((j->kill_reason && strcmp(j->kill_reason, "memory") == 0) ||
+                    after == RAPT__AFTER_REQUEUE) &&
+                   !r->stop;
+    bool retry = !ok && !whole_run && !requeue && !r->stop && !j->mem_failed &&
                  (r->o->retries == 0 || j->attempt - j->requeues < r->o->retries);
     if (oom)
         r->oom_killed++;
     uint64_t wall = spawned ? now - j->t_start : 0;
+    if (ran && !j->kill_reason && !oom)
+        update_target(r, j, wall);
 
     /* A finished job can have left processes that closed their output (daemons): they are
      * ended when rapt exits, not now, which would change what the job did (GNU parallel
@@ -1272,7 +1555,26 @@ static void start(runner *r, rjob *j, uint64_t now)
     r->last_start = now;
     j->t_start = now;
     j->t_start_wall = rapt__wall_ns();
+    memset(&j->adm, 0, sizeof(j->adm));
+    j->adm.reserve = j->reservation;
+    j->adm.started_ns = now;
+    j->shared = r->running > 1;
     fire(r, j, RAPT__JE_ADMIT, now);
+    if (j->refused) {
+        /* It needs more than the whole memory limit: nothing will ever make room. */
+        char msg[256];
+        int n = snprintf(msg, sizeof(msg),
+                         "rapt: run: job %llu cannot run: it needs %s, more than the memory "
+                         "limit %s\n",
+                         (unsigned long long)j->seq, sz(j->reservation), sz(r->limit));
+        rapt__out_add(r->out, &j->out, 1, msg, (size_t)n);
+        logf_(r, RAPT_LOG_WARN, "job %llu cannot run: it needs %s, more than the memory limit %s",
+              (unsigned long long)j->seq, sz(j->reservation), sz(r->limit));
+        j->spawn_err = RAPT_ETOOBIG;
+        j->mem_failed = true;
+        fire(r, j, RAPT__JE_SPAWN_FAILED, now);
+        return;
+    }
 
     rapt__jobctx ctx = {.seq = j->seq, .slot = j->slot, .args = job_args(j), .nargs = j->nargs};
     /* Output: tag, verbose line, keep-order position, fresh streams. */
@@ -1579,6 +1881,129 @@ static void draw_progress(runner *r, uint64_t now, bool last)
 /* The periodic tick: each running job's current memory, from its slot cgroup (one read) or
  * from /proc (the fallback, which is also how its peak is found). Sample records and the
  * progress line ride on it. Memory-aware admission (issue 4) will act on these figures. */
+/* Protection: one decision per tick from the state table (admit.h), carried out here. */
+static void mem_protect(runner *r, uint64_t now)
+{
+    const rapt__adm_cfg *c = &r->o->mem.cfg;
+    rapt__adm_job view[64];
+    rjob *who[64];
+    size_t n = 0;
+    unsigned active = 0;
+    for (unsigned s = 0; s < r->nslots; s++) {
+        rjob *j = r->slots[s];
+        if (!j || !rapt__job_state_live(j->st) || j->pid <= 0)
+            continue;
+        bool stopping = rapt__job_state_stopping(j->st);
+        if (!stopping && !j->adm.suspended)
+            active++;
+        /* Victims are chosen among the 64 youngest-numbered slots at most; a run with more
+         * jobs at once than that still has plenty of candidates. */
+        if (n < RAPT__ARRAY_SIZE(view)) {
+            view[n] = j->adm;
+            view[n].stopping = stopping;
+            who[n++] = j;
+        }
+    }
+    rapt__prot_event ev =
+        rapt__prot_classify(c, r->limit, r->avail_known ? r->avail : r->limit, r->psi);
+    rapt__prot_step st = rapt__prot_transition(r->prot, ev, c->mode, active, r->nsuspended);
+    r->prot = st.next;
+    if (st.action == RAPT__PA_NONE)
+        return;
+    int i = rapt__adm_pick(view, n, st.action == RAPT__PA_RESUME_OLDEST);
+    if (i < 0) {
+        r->prot = r->nsuspended ? RAPT__PS_SUSPENDED : RAPT__PS_CALM;
+        return;
+    }
+    rjob *j = who[i];
+    uint64_t crit = (uint64_t)((double)r->limit * c->critical);
+    const char *what = st.action == RAPT__PA_STOP_YOUNGEST      ? "requeue"
+                       : st.action == RAPT__PA_SUSPEND_YOUNGEST ? "suspend"
+                                                                : "resume";
+    if (r->ev) {
+        rapt__events_protect(r->ev, j->seq, j->attempt, what,
+                             r->avail_known ? known(r->avail) : unknown, known(crit),
+                             isnan(r->psi) ? -1 : r->psi, now, rapt__wall_ns());
+        check_events(r);
+    }
+    switch (st.action) {
+    case RAPT__PA_STOP_YOUNGEST:
+        explain(r,
+                "memory low (%s available, critical line %s%s): stopping job %llu, the "
+                "youngest (%s in use), to run it again later",
+                sz(r->avail), sz(crit),
+                !isnan(r->psi) && r->psi > c->psi_max ? ", memory pressure" : "",
+                (unsigned long long)j->seq, sz(j->mem_current));
+        r->victim_seq = j->seq;
+        j->kill_reason = "memory";
+        fire(r, j, RAPT__JE_KILL, now);
+        break;
+    case RAPT__PA_SUSPEND_YOUNGEST:
+        explain(r, "memory low (%s available): suspending job %llu, the youngest", sz(r->avail),
+                (unsigned long long)j->seq);
+        send_group(r, j, SIGSTOP, "memory", now);
+        j->adm.suspended = true;
+        r->nsuspended++;
+        break;
+    case RAPT__PA_RESUME_OLDEST:
+        explain(r, "memory back (%s available): resuming job %llu", sz(r->avail),
+                (unsigned long long)j->seq);
+        send_group(r, j, SIGCONT, "memory", now);
+        j->adm.suspended = false;
+        if (r->nsuspended)
+            r->nsuspended--;
+        break;
+    case RAPT__PA_NONE: break;
+    }
+}
+
+/* The memory side of the tick: fresh limit, available memory and pressure; every running
+ * job's hold brought up to date in the gate; the gate's capacity set to the new budget; then
+ * protection. */
+static void mem_tick(runner *r, uint64_t now)
+{
+    const rapt__adm_cfg *c = &r->o->mem.cfg;
+    rapt_sample smp;
+    if (r->mon && rapt_monitor_sample(r->mon, &smp) == 0) {
+        if (smp.mem_known) {
+            r->limit = smp.mem_limit;
+            r->avail = smp.mem_available;
+            r->avail_known = true;
+        }
+        r->psi = smp.value[RAPT_METRIC_PSI_MEMORY];
+        r->cpu_pct = smp.value[RAPT_METRIC_CGROUP_CPU];
+    } else if (r->have_si && rapt_sys_refresh(NULL, &r->si_live) == 0) {
+        r->limit = r->si_live.mem.limit;
+        r->avail = r->si_live.mem.available;
+        r->avail_known = r->si_live.mem.available_known;
+    }
+    uint64_t cur_sum = 0, out = 0;
+    for (unsigned s = 0; s < r->nslots; s++) {
+        rjob *j = r->slots[s];
+        if (!j || !j->hold)
+            continue;
+        rapt__adm_observe(&j->adm, j->mem_current, now);
+        if (r->running > 1)
+            j->shared = true;
+        uint64_t h = rapt__adm_hold(c, &j->adm, now);
+        /* A job that grew past what it holds is charged the difference whether or not it
+         * fits: the gate then sits above its capacity and admits nothing until it is paid
+         * back. A job on a plateau gives back what it turned out not to need. */
+        if (h > j->hold)
+            rapt_gate_charge(r->gate, 0, h - j->hold);
+        else if (h < j->hold)
+            rapt_gate_release(r->gate, 0, j->hold - h);
+        j->hold = h;
+        cur_sum += j->mem_current;
+        out += rapt__sat_sub(h, j->mem_current);
+    }
+    r->jobs_current = cur_sum;
+    r->outstanding = out;
+    r->budget = rapt__adm_budget(c, r->limit, r->avail_known ? r->avail : r->limit, cur_sum);
+    rapt_gate_resize(r->gate, RAPT_GATE_UNLIMITED, r->budget);
+    mem_protect(r, now);
+}
+
 static void tick(runner *r, uint64_t now)
 {
     rapt__ev_sample_job sj[64];
@@ -1606,23 +2031,31 @@ static void tick(runner *r, uint64_t now)
         if (nsj < RAPT__ARRAY_SIZE(sj))
             sj[nsj++] = (rapt__ev_sample_job){j->seq, known(cur)};
     }
+    if (r->mem)
+        mem_tick(r, now);
     if (r->ev && now - r->last_sample >= TICK_EVENTS_NS) {
         r->last_sample = now;
         /* Once a second: cheap enough (a few small files), and what the report plots. */
-        bool avail = r->have_si && rapt_sys_refresh(NULL, &r->si_live) == 0 &&
-                     r->si_live.mem.available_known;
+        bool avail = r->mem ? r->avail_known
+                            : r->have_si && rapt_sys_refresh(NULL, &r->si_live) == 0 &&
+                                  r->si_live.mem.available_known;
+        uint64_t avail_v = r->mem ? r->avail : r->si_live.mem.available;
+        const char *limited = r->running >= (r->target ? r->target : r->nslots) ? "slots"
+                              : r->input_done && !r->ready_head                 ? "none"
+                              : r->last_why == WHY_MEMORY                       ? "memory"
+                              : r->last_why == WHY_PRESSURE                     ? "pressure"
+                              : r->input_done                                   ? "none"
+                                                                                : "input";
         rapt__ev_sample smp = {.running = r->running,
                                .slots = r->nslots,
                                .queued = r->total_known ? known(r->total - r->done - r->running)
                                                         : unknown,
                                .done = r->done,
                                .mem_used = used_known ? known(used) : unknown,
-                               .mem_available = avail ? known(r->si_live.mem.available) : unknown,
-                               .mem_budget = unknown,
-                               .cpu_pct = -1,
-                               .limited_by = r->running >= r->nslots ? "slots"
-                                             : r->input_done         ? "none"
-                                                                     : "input",
+                               .mem_available = avail ? known(avail_v) : unknown,
+                               .mem_budget = r->mem ? known(r->budget) : unknown,
+                               .cpu_pct = r->mem && !isnan(r->cpu_pct) ? r->cpu_pct : -1,
+                               .limited_by = limited,
                                .jobs = sj,
                                .njobs = r->running <= 64 ? nsj : 65};
         rapt__events_sample(r->ev, &smp, now, rapt__wall_ns());
@@ -1842,8 +2275,15 @@ static void setup_measure(runner *r)
     int rc = rapt__jobcg_open(&r->cg, &co, why, sizeof(why));
     if (rc < 0) {
         r->cg = NULL;
-        logf_(r, r->o->measure == RAPT__MEASURE_CGROUP ? RAPT_LOG_ERROR : RAPT_LOG_INFO,
-              "measuring jobs' memory by sampling /proc: %s", why);
+        /* With memory-aware admission on, losing the slot cgroups is worth one warning: peaks
+         * are then sampled (short spikes can be missed) and OOM kills recognised from the
+         * container's counter. Protection itself works the same. */
+        logf_(r,
+              r->o->measure == RAPT__MEASURE_CGROUP ? RAPT_LOG_ERROR
+              : r->o->mem.aware                     ? RAPT_LOG_WARN
+                                                    : RAPT_LOG_INFO,
+              "cannot make per-job memory cgroups (%s); measuring jobs' memory by sampling /proc",
+              why);
         return;
     }
     r->measure = rapt__jobcg_method(r->cg);
@@ -1877,6 +2317,51 @@ static void setup_signals(runner *r, sigset_t *handled)
         sigaddset(handled, SIGCHLD);
     sigprocmask(SIG_BLOCK, handled, &r->mask); /* r->mask: what jobs start with */
     r->handled = *handled;
+}
+
+/* Memory-aware admission: the gate (capacity = the budget), the monitor that refreshes the
+ * budget every tick, the per-job ceiling, the OOM counter's baseline. */
+static int setup_memory(runner *r)
+{
+    const rapt__run_opts *o = r->o;
+    const rapt_sys_info *si = o->si;
+    r->mem = true;
+    r->limit = si->mem.limit;
+    r->avail = si->mem.available_known ? si->mem.available : si->mem.limit;
+    r->avail_known = si->mem.available_known;
+    r->budget = rapt__adm_budget(&o->mem.cfg, r->limit, r->avail, 0);
+    rapt_monitor_opts mo;
+    rapt_monitor_opts_init(&mo);
+    mo.eta = o->mem.cfg.eta;
+    mo.capacity = 16; /* the runner reads the latest sample only */
+    mo.log = o->log;
+    mo.log_userdata = o->log_ud;
+    if (rapt_monitor_create(&r->mon, &mo) < 0)
+        r->mon = NULL; /* rapt_sys_refresh() then does the refreshing */
+    rapt_gate_opts go;
+    rapt_gate_opts_init(&go);
+    go.slots = RAPT_GATE_UNLIMITED;
+    go.bytes = r->budget;
+    /* What can never fit is the policy's call (a job bigger than the limit), not the gate's:
+     * a budget that dips for a moment only delays. */
+    go.max_slots = RAPT_GATE_UNLIMITED;
+    go.max_bytes = RAPT_GATE_UNLIMITED;
+    int rc = rapt_gate_create(&r->gate, &go);
+    if (rc < 0)
+        return fail(r, false, rc, "cannot create the memory gate: %s", rapt_strerror(rc));
+    if (o->mem.job_ceiling) {
+        if (!r->cg)
+            logf_(r, RAPT_LOG_WARN,
+                  "--mem-limit-per-job needs per-job memory cgroups, which rapt cannot make "
+                  "here; jobs are not limited one by one");
+        else if ((rc = rapt__jobcg_set_ceiling(r->cg, o->mem.job_ceiling)) < 0)
+            logf_(r, RAPT_LOG_WARN, "--mem-limit-per-job: cannot set the slots' limit: %s",
+                  rapt_strerror(rc));
+    }
+    uint64_t k;
+    if (container_ooms(r, &k) == 0)
+        r->ooms_container = k;
+    return 0;
 }
 
 /* Everything that can fail before a job runs fails here, with res->error set: the joblog of
@@ -1975,6 +2460,13 @@ static int setup(runner *r)
         r->measure = "proc";
     }
 
+    r->target = o->jobs_auto && o->cpus && o->cpus < r->nslots ? o->cpus : r->nslots;
+    r->psi = NAN;
+    r->cpu_pct = NAN;
+    if (o->mem.aware && !o->dry_run && o->si && o->si->mem.limit_bound != RAPT_BOUND_UNKNOWN &&
+        (rc = setup_memory(r)) < 0)
+        return rc;
+
     /* A program named literally is looked up once for the whole run. */
     const char *prog = rapt__tmpl_program(r->tmpl);
     if (prog && rapt__tmpl_direct(r->tmpl)) {
@@ -2038,7 +2530,7 @@ static int setup(runner *r)
                             .cpus = si ? si->cpu.effective : 0,
                             .mem_limit = limit_known ? known(si->mem.limit) : unknown,
                             .mem_limit_source = limit_known ? si->mem.limit_where : NULL,
-                            .mem_budget = unknown,
+                            .mem_budget = r->mem ? known(r->budget) : unknown,
                             .env_class = si ? rapt_env_class_name(si->env_class) : NULL,
                             .measure = r->cg ? r->measure : "proc",
                             .total_jobs = r->total_known ? known(r->total) : unknown,
@@ -2085,6 +2577,8 @@ static void teardown(runner *r)
         rapt__jobcg_close(r->cg);
         r->cg = NULL;
     }
+    rapt_gate_destroy(r->gate);
+    rapt_monitor_destroy(r->mon);
     if (r->out)
         rapt__out_flush(r->out);
     rapt__out_destroy(r->out);

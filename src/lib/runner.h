@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/admit.h"
 #include "lib/input.h"
 #include "lib/output.h"
 #include "rapt/sys.h"
@@ -69,10 +70,25 @@ typedef struct rapt__term_step {
     uint64_t wait_ns; /* how long to wait for the group to end before the next step */
 } rapt__term_step;
 
+/* Memory-aware admission (docs/admission.md). */
+typedef struct rapt__run_mem {
+    bool aware;           /* on by default; off only when the limit is unknown */
+    rapt__adm_cfg cfg;    /* eta or --mem-budget, margins, lines, --on-pressure, --oom-retries */
+    uint64_t per_job;     /* --mem-per-job: every job's reservation; 0 for none */
+    bool model;           /* --mem-model GAMMA,OVERHEAD */
+    double gamma;         /* bytes of memory per byte of input */
+    uint64_t overhead;    /* bytes per job */
+    uint64_t job_ceiling; /* --mem-limit-per-job: a hard limit per job slot; 0 for none */
+    bool explain;         /* --explain: log every admission decision and protection action */
+} rapt__run_mem;
+
 typedef struct rapt__run_opts {
     const char *command; /* the command words joined by spaces; "" for none */
     rapt__input *input;  /* owned by the runner from the call on; NULL with RETRY_FAILED */
-    unsigned slots;      /* job slots (-j), >= 1 */
+    unsigned slots;      /* job slots (-j), >= 1; with jobs_auto, the most jobs at once */
+    bool jobs_auto;      /* -j auto: start at `cpus` jobs, more for I/O-bound jobs */
+    unsigned cpus;       /* effective CPUs, for -j auto */
+    rapt__run_mem mem;
     uint64_t delay_ns;   /* --delay: least time between two starts */
     uint64_t timeout_ns; /* --timeout DURATION; 0 for none */
     double timeout_pct;  /* --timeout N%: N/100 x the median runtime of successful jobs */

@@ -384,6 +384,11 @@ int rapt__jobcg_oom_kills(rapt__jobcg *cg, unsigned slot, uint64_t *n);
  * processes were signalled. */
 int rapt__jobcg_kill(rapt__jobcg *cg, unsigned slot, int sig);
 /* Kills what is left in the slots, removes the run's cgroups and frees cg. NULL is fine. */
+/* Sets every slot's memory limit (--mem-limit-per-job), now and for slots made later.
+ * Returns 0 or -errno. */
+int rapt__jobcg_set_ceiling(rapt__jobcg *cg, uint64_t bytes);
+/* OOM kills counted in rapt's own memory cgroup (its jobs' slots are below it). */
+int rapt__jobcg_container_ooms(rapt__jobcg *cg, uint64_t *n);
 void rapt__jobcg_close(rapt__jobcg *cg);
 /* Removes the cgroups of earlier runs whose rapt is gone (rapt-<pid> with no such process),
  * killing what is left in them first. *runs and *killed count what was cleaned. 0 or -errno. */

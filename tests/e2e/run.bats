@@ -117,9 +117,10 @@ SIGDFL=(env --default-signal=INT,TERM,HUP)
     # Every job in input order, every byte there.
     [ "$(grep -v x out | tr '\n' ' ')" = "$(seq 3001 | tr '\n' ' ')" ]
     [ "$(grep -c x out)" -eq $((3001 * 64)) ]
-    # Bounded by the 8 slots (pipes, pidfd, slot cgroup files), not by the waiting jobs.
+    # Bounded by the 8 slots (pipes, pidfd, slot cgroup files: about 7 each) and the memory
+    # monitor's kept-open /proc and cgroup files (about 30), not by the 3000 waiting jobs.
     echo "at most $maxfd fds" >&3
-    [ "$maxfd" -lt 80 ]
+    [ "$maxfd" -lt 120 ]
     rss=$(jq -r 'select(.event=="run_end") | .rapt_maxrss' ev.jsonl)
     sanitized || [ "$rss" -lt $((20 * 1024 * 1024)) ]
 }

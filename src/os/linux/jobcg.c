@@ -2,8 +2,9 @@
  *
  * Owns <rapt's memory cgroup>/rapt-<pid>/ and its slot-<n> children (and, on cgroup v2, the
  * "supervisor" leaf rapt may move itself into). A job joins its slot's cgroup before it execs
- * (the child writes "0" to tasks on v1, cgroup.procs on v2), so every process it starts - grandchildren and
- * orphans included - is charged there, and nothing rapt allocated before the exec is.
+ * (the child writes "0" to tasks on v1, cgroup.procs on v2), so every process it starts -
+ * grandchildren and orphans included - is charged there, and nothing rapt allocated before the exec
+ * is.
  *
  * Why slots and not one cgroup per job: creating and removing a memory cgroup per job costs
  * more than the job on the dispatch path, and removed memory cgroups that still own page
@@ -56,6 +57,7 @@ struct rapt__jobcg {
     bool moved_self;
     cgslot *slots;
     unsigned nslots;
+    uint64_t ceiling; /* --mem-limit-per-job: every slot's memory limit; 0 for none */
 };
 
 static void logf_(rapt_log_fn log, void *ud, rapt_log_level lv, const char *fmt, ...)
@@ -366,6 +368,15 @@ const char *rapt__jobcg_method(const rapt__jobcg *cg)
     return cg->version == 2 ? "cgroup-v2" : "cgroup-v1";
 }
 
+/* Writes the per-job ceiling into a slot: v1 memory.limit_in_bytes, v2 memory.max. A job
+ * that goes past it is OOM-killed inside its own slot, and nothing else is touched. */
+static int write_ceiling(rapt__jobcg *cg, cgslot *s)
+{
+    char num[32];
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)cg->ceiling);
+    return write_at(s->dirfd, cg->version == 2 ? "memory.max" : "memory.limit_in_bytes", num);
+}
+
 static int slot_make(rapt__jobcg *cg, unsigned n)
 {
     if (n > cg->nslots) {
@@ -393,9 +404,9 @@ static int slot_make(rapt__jobcg *cg, unsigned n)
      * is one thread, so that moves the process, and what it starts later follows. It costs a
      * third of a cgroup.procs write (9 against 24 us here), which takes the whole-thread-group
      * path. v2 has no per-thread file outside threaded subtrees: cgroup.procs. */
-    int procs = dfd >= 0 ? openat(dfd, cg->version == 2 ? "cgroup.procs" : "tasks",
-                                  O_WRONLY | O_CLOEXEC)
-                         : -1;
+    int procs = dfd >= 0
+                    ? openat(dfd, cg->version == 2 ? "cgroup.procs" : "tasks", O_WRONLY | O_CLOEXEC)
+                    : -1;
     int peak = procs >= 0
                    ? openat(dfd, cg->version == 2 ? "memory.peak" : "memory.max_usage_in_bytes",
                             O_RDWR | O_CLOEXEC)
@@ -411,6 +422,11 @@ static int slot_make(rapt__jobcg *cg, unsigned n)
     s->dirfd = dfd;
     s->procs = procs;
     s->peak = peak;
+    if (cg->ceiling) {
+        int r = write_ceiling(cg, s);
+        if (r < 0)
+            return r;
+    }
     return 0;
 }
 
@@ -528,4 +544,27 @@ void rapt__jobcg_close(rapt__jobcg *cg)
     if (cg->parentfd >= 0)
         close(cg->parentfd);
     free(cg);
+}
+
+int rapt__jobcg_set_ceiling(rapt__jobcg *cg, uint64_t bytes)
+{
+    cg->ceiling = bytes;
+    for (unsigned i = 0; i < cg->nslots; i++) {
+        if (cg->slots[i].dirfd >= 0) {
+            int r = write_ceiling(cg, &cg->slots[i]);
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+int rapt__jobcg_container_ooms(rapt__jobcg *cg, uint64_t *n)
+{
+    char buf[1024];
+    ssize_t len = read_at(cg->parentfd, cg->version == 2 ? "memory.events" : "memory.oom_control",
+                          buf, sizeof(buf));
+    if (len < 0)
+        return (int)len;
+    return rapt__parse_kv(buf, "oom_kill", n);
 }
