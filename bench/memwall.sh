@@ -168,7 +168,7 @@ for dist in $dists; do
         { area += 0.75 * $2 * 1048576 * $3; cpu += (mode == "cpu") ? $3 : 0; if ($3 > longest) longest = $3 }
         END { b = area / lim; c = cpu / cpus; if (c > b) b = c; if (longest > b) b = longest; printf "%.3f\n", b }' "$wl")
     tight=$(awk -v b="$bound" -v lim="$limit_bytes" '
-        { if ($2 * 1048576 > lim / 2) big += $3 } END { printf "%.3f\n", big > b ? big : b }' "$wl")
+        { if ($2 * 1048576 > lim / 2) big += $3 } END { printf "%.3f\n", (big > b) ? big : b }' "$wl")
     # The best safe static -j: the largest j whose j largest peaks fit the limit together.
     static=$(sort -k2,2nr "$wl" | awk -v lim="$limit_bytes" '{ s += $2 * 1048576; if (s > lim) exit; j++ } END { print (j ? j : 1) }')
     printf '\n%s workload: %d %s jobs, %s..%s MiB, %s..%s s, limit %s%s; bounds %.1f s (area, CPU, longest) and %.1f s (tight); safe static -j %d\n' \
