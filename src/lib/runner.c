@@ -50,7 +50,7 @@ extern char **environ;
 #define TICK_EVENTS_NS   (1000ull * 1000 * 1000) /* sample records: 1 Hz (docs/events.md) */
 #define LOOKAHEAD_MAX    4096                    /* --resume: records read to check the log */
 
-enum ev_kind { K_PIDFD = 1, K_OUT = 2, K_ERR = 3, K_INPUT = 4 };
+enum ev_kind { K_PIDFD = 1, K_OUT = 2, K_ERR = 3, K_INPUT = 4, K_PSI = 5 };
 
 /* Why admission waits. The strings are the events' "why". */
 enum why {
@@ -198,6 +198,8 @@ typedef struct runner {
     uint64_t limit, avail, budget, jobs_current, outstanding;
     bool avail_known;
     double psi;              /* memory PSI some avg10, NaN when unknown */
+    int psi_fd;              /* a memory PSI trigger (refreshes at once when it fires), or -1 */
+    uint64_t psi_wakeups;    /* how often it fired */
     double cpu_pct;          /* rapt's cgroup CPU, % of its capacity, for the sample records */
     uint64_t ooms_container; /* OOM kills counted in rapt's own cgroup so far */
     /* -j auto */
@@ -2135,6 +2137,15 @@ static void dispatch(runner *r, const rapt__loop_ev *ev, uint64_t now)
         return;
     }
     enum ev_kind kind = (enum ev_kind)((ev->tag >> 24) & 0xff);
+    if (kind == K_PSI) {
+        /* Tasks stalled on memory: measure now rather than at the next tick. */
+        r->psi_wakeups++;
+        if (r->tick_ns) {
+            tick(r, now);
+            r->next_tick = now + r->tick_ns;
+        }
+        return;
+    }
     if (kind == K_INPUT) {
         /* Input is readable: stop watching until admission asks for input again (a
          * level-triggered fd nobody reads would wake the loop forever). */
@@ -2338,6 +2349,20 @@ static int setup_memory(runner *r)
     mo.log_userdata = o->log_ud;
     if (rapt_monitor_create(&r->mon, &mo) < 0)
         r->mon = NULL; /* rapt_sys_refresh() then does the refreshing */
+    /* Between ticks, the kernel's PSI trigger wakes the loop when tasks stall on memory for
+     * 100 ms within a second (10%): the tick's measurements are then taken at once. System-wide
+     * (/proc/pressure/memory): a v1 memory cgroup has no PSI of its own. Without
+     * CAP_SYS_RESOURCE the kernel only takes windows in multiples of 2 s, hence the second try
+     * (10% of 2 s). Where the kernel has no PSI or refuses both, the 10 Hz tick alone refreshes. */
+    int pfd = rapt__psi_trigger_open("/proc/pressure/memory", 100000, 1000000);
+    if (pfd == -EINVAL || pfd == -EPERM)
+        pfd = rapt__psi_trigger_open("/proc/pressure/memory", 200000, 2000000);
+    if (pfd >= 0) {
+        if (rapt__loop_add_pri(&r->loop, pfd, tag_of(K_PSI, 0, 0)) == 0)
+            r->psi_fd = pfd;
+        else
+            close(pfd);
+    }
     rapt_gate_opts go;
     rapt_gate_opts_init(&go);
     go.slots = RAPT_GATE_UNLIMITED;
@@ -2371,6 +2396,7 @@ static int setup(runner *r)
     const rapt__run_opts *o = r->o;
     r->in = o->input;
     r->devnull = -1;
+    r->psi_fd = -1;
     r->nslots = o->slots ? o->slots : 1;
     r->cap = r->nslots;
     r->t0 = rapt__now_ns();
@@ -2606,6 +2632,8 @@ static void teardown(runner *r)
     rapt__input_destroy(r->in);
     rapt__tmpl_destroy(r->tmpl);
     rapt__tmpl_destroy(r->tagt);
+    if (r->psi_fd >= 0)
+        close(r->psi_fd);
     if (r->loop_open) {
         rapt__loop_close(&r->loop);
         /* Give the caller its signal mask back (and with it any signal that arrived late). */

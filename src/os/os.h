@@ -331,6 +331,7 @@ typedef struct rapt__loop {
 #define RAPT__LOOP_TIMER  (UINT64_MAX - 1) /* tag of the timerfd's events */
 #define RAPT__LOOP_IN     1u               /* readable */
 #define RAPT__LOOP_HUP    2u               /* hang-up or error: read to find out */
+#define RAPT__LOOP_PRI    4u               /* a priority event (PSI trigger fired) */
 
 typedef struct rapt__loop_ev {
     uint64_t tag;
@@ -343,6 +344,8 @@ int rapt__loop_open(rapt__loop *l, const sigset_t *sigs);
 void rapt__loop_close(rapt__loop *l);
 /* Watches fd for input (level-triggered) under tag. 0 or -errno. */
 int rapt__loop_add(rapt__loop *l, int fd, uint64_t tag);
+/* Watches fd for priority events (EPOLLPRI: a PSI trigger) under tag. 0 or -errno. */
+int rapt__loop_add_pri(rapt__loop *l, int fd, uint64_t tag);
 int rapt__loop_del(rapt__loop *l, int fd);
 /* Sets the one timer to an absolute CLOCK_MONOTONIC deadline in ns (0 disarms); a no-op when
  * the deadline did not change. 0 or -errno. */
@@ -353,6 +356,12 @@ int rapt__loop_wait(rapt__loop *l, rapt__loop_ev *evs, int max);
 int rapt__loop_signal(rapt__loop *l, int *signo);
 /* Clears the timer's expiry after RAPT__LOOP_TIMER fired. */
 void rapt__loop_timer_ack(rapt__loop *l);
+
+/* Opens a PSI trigger on path (e.g. /proc/pressure/memory or a v2 cgroup's memory.pressure):
+ * the fd signals EPOLLPRI when tasks stalled on the resource ("some") for stall_us within any
+ * window_us (at most once per window). Returns the fd (O_CLOEXEC) or -errno (-ENOENT without
+ * PSI, -EINVAL or -EPERM where the kernel refuses the trigger). */
+int rapt__psi_trigger_open(const char *path, unsigned stall_us, unsigned window_us);
 
 /* Per-slot memory cgroups: <rapt's memory cgroup>/rapt-<pid>/slot-<n>. */
 typedef struct rapt__jobcg rapt__jobcg;

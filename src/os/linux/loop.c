@@ -6,6 +6,8 @@
  * polls or busy-waits; a signal handler never runs.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -53,6 +55,28 @@ int rapt__loop_add(rapt__loop *l, int fd, uint64_t tag)
     return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
+int rapt__loop_add_pri(rapt__loop *l, int fd, uint64_t tag)
+{
+    struct epoll_event ev = {.events = EPOLLPRI, .data.u64 = tag};
+    return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+int rapt__psi_trigger_open(const char *path, unsigned stall_us, unsigned window_us)
+{
+    int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    char buf[64];
+    int n = snprintf(buf, sizeof(buf), "some %u %u", stall_us, window_us);
+    /* The kernel takes the trigger with its terminating NUL, as in its PSI documentation. */
+    if (write(fd, buf, (size_t)n + 1) < 0) {
+        int e = -errno;
+        close(fd);
+        return e;
+    }
+    return fd;
+}
+
 int rapt__loop_del(rapt__loop *l, int fd)
 {
     return epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL) < 0 ? -errno : 0;
@@ -85,7 +109,8 @@ int rapt__loop_wait(rapt__loop *l, rapt__loop_ev *evs, int max)
     for (int i = 0; i < n; i++) {
         evs[i].tag = raw[i].data.u64;
         evs[i].flags = ((raw[i].events & EPOLLIN) ? RAPT__LOOP_IN : 0) |
-                       ((raw[i].events & (EPOLLHUP | EPOLLERR)) ? RAPT__LOOP_HUP : 0);
+                       ((raw[i].events & (EPOLLHUP | EPOLLERR)) ? RAPT__LOOP_HUP : 0) |
+                       ((raw[i].events & EPOLLPRI) ? RAPT__LOOP_PRI : 0);
     }
     return n;
 }
