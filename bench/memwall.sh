@@ -10,7 +10,7 @@
 #     --jobs N         jobs per workload (default 60)
 #     --min/--max MIB  peak memory range (default 20..360)
 #     --dur-min/--dur-max S   duration range (default 1..3 s)
-#     --runners LIST   subset of: rapt,rapt-hint,rapt-wrong,xargs2,xargs8,parallel,
+#     --runners LIST   subset of: rapt,rapt-hint,rapt-wrong,rapt-2nd,xargs2,xargs8,parallel,
 #                      parallel-retries,static
 #     --seed N         workload seed (default 1)
 #
@@ -27,9 +27,11 @@
 # Both are true lower bounds: no runner can do better. "tight" is the stronger one.
 # Rows: rapt without hints (what it learns within the run), rapt hint with an exact per-job
 # hint (each job gets a sparse file as large as its peak and --mem-model 1,0), rapt hint/2
-# with a hint of half the real peak (--mem-model 0.5,0), xargs, GNU parallel with --memfree
-# (and --retries 5), and "static": the best safe fixed -j, the largest j whose j largest jobs
-# fit the limit together.
+# with a hint of half the real peak (--mem-model 0.5,0), rapt 2nd: the second of two runs that
+# share one --history file (the first, in a cgroup of its own, is not shown; it is the "rapt"
+# row again), xargs, GNU parallel with --memfree (and --retries 5), and "static": the best safe
+# fixed -j, the largest j whose j largest jobs fit the limit together. The other rapt rows run
+# with --no-history, so that no earlier run of this script teaches them anything.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -42,7 +44,7 @@ MEMJOB=$bindir/memjob
 GEN=$bindir/memwall-gen
 
 dists="uniform heavy bimodal" mode=sleep limit=512M quota="" jobs=60 mmin=20 mmax=360
-dmin=1 dmax=3 seed=1 runners="rapt,rapt-hint,rapt-wrong,xargs2,xargs8,parallel,parallel-retries,static"
+dmin=1 dmax=3 seed=1 runners="rapt,rapt-hint,rapt-wrong,rapt-2nd,xargs2,xargs8,parallel,parallel-retries,static"
 while [ $# -gt 0 ]; do
     case "$1" in
     --dist) dists=${2//,/ }; shift ;;
@@ -178,13 +180,19 @@ for dist in $dists; do
         case $r in
         rapt)
             "$RAPT" run --help >/dev/null 2>&1 || { printf '  %-18s (rapt run not built yet)\n' rapt; continue; }
-            run_one rapt "$wl" "$RAPT" run --colsep ' ' ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
+            run_one rapt "$wl" "$RAPT" run --colsep ' ' --no-history ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
         rapt-hint)
             "$RAPT" run --help >/dev/null 2>&1 || continue
-            run_one "rapt hint" "$wl" "$RAPT" run --colsep ' ' --mem-model 1,0 ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
+            run_one "rapt hint" "$wl" "$RAPT" run --colsep ' ' --no-history --mem-model 1,0 ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
         rapt-wrong)
             "$RAPT" run --help >/dev/null 2>&1 || continue
-            run_one "rapt hint/2" "$wl" "$RAPT" run --colsep ' ' --mem-model 0.5,0 ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
+            run_one "rapt hint/2" "$wl" "$RAPT" run --colsep ' ' --no-history --mem-model 0.5,0 ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
+        rapt-2nd)
+            "$RAPT" run --help >/dev/null 2>&1 || continue
+            hist="$work/history-$dist.db"
+            rm -f "$hist" "$hist-wal" "$hist-shm"
+            run_one "rapt 1st" "$wl" "$RAPT" run --colsep ' ' --history "$hist" ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' > /dev/null
+            run_one "rapt 2nd" "$wl" "$RAPT" run --colsep ' ' --history "$hist" ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
         xargs2) run_one "xargs -P2" "$wl" xargs -P2 -L1 "$MEMJOB" ;;
         xargs8) run_one "xargs -P8" "$wl" xargs -P8 -L1 "$MEMJOB" ;;
         parallel)

@@ -93,6 +93,21 @@ static const char usage_more[] =
     "Exit status: 0 all succeeded, 1-100 jobs failed, 101 more failed, 255 other errors or\n"
     "an interrupted run, 254 bad usage; --halt as in GNU parallel (see 'man rapt').\n";
 
+/* A third part, so that no literal passes 4095 bytes. */
+static const char usage_learn[] =
+    "order and history (docs/sched.md, docs/history.md):\n"
+    "  --order POLICY          which waiting job starts next: input (default), priority,\n"
+    "                          deadline, sjf, lpt (longest predicted first) or pack; other\n"
+    "                          than input, up to 4096 jobs are read ahead and ordered\n"
+    "  --priority-col N        for --order priority: value N ({N}) is the job's priority\n"
+    "  --deadline-col N        for --order deadline: value N is the job's deadline, a\n"
+    "                          duration after the start (90, 2m, 1h30m)\n"
+    "  --class NAME            learn and predict the jobs as class NAME (default: the\n"
+    "                          command template)\n"
+    "  --history FILE          record every attempt in FILE and predict peaks and runtimes\n"
+    "                          from it (default $XDG_STATE_HOME/rapt/history.db)\n"
+    "  --no-history            read and write no history file\n";
+
 static int exec_run(int argc, char **argv);
 
 const rapt_cmd rapt_cmd_run = {
@@ -133,6 +148,12 @@ enum {
     OPT_OOM_RETRIES,
     OPT_IGNORE_MEMORY,
     OPT_EXPLAIN,
+    OPT_HISTORY,
+    OPT_NO_HISTORY,
+    OPT_CLASS,
+    OPT_ORDER,
+    OPT_PRIORITY_COL,
+    OPT_DEADLINE_COL,
 };
 
 /* The log callback: warnings and errors as rapt's usual one-liners. Notes (how jobs are
@@ -343,6 +364,68 @@ static int check_memory_options(rapt__run_opts *o, const rapt_sys_info *si, cons
     return 0;
 }
 
+/* The history library's warnings while it opens a file are kept, so that a refusal is one
+ * line; later ones (a disk error during the run) are printed as they come. It outlives the
+ * handle. */
+typedef struct hist_log {
+    bool opening;
+    char msg[512];
+} hist_log;
+
+static void hist_log_line(void *ud, rapt_log_level lv, const char *msg)
+{
+    hist_log *hl = ud;
+    if (lv > RAPT_LOG_WARN)
+        return;
+    if (hl->opening)
+        rapt__strlcpy(hl->msg, msg, sizeof(hl->msg));
+    else
+        cli_warn("run: %s", msg);
+}
+
+/* The history file (docs/history.md). A file rapt must not touch (damaged, a newer schema,
+ * another program's) or one that other writers hold is one warning and a run without history;
+ * a --history FILE that cannot be created or opened is a usage error, as for --joblog. With no
+ * --history and no usable default location the run goes on without history, also with one
+ * warning. Returns 0 (with *out, or NULL) or the exit status. */
+static int open_history(const char *opt, hist_log *hl, rapt_history **out)
+{
+    *out = NULL;
+    char path[4096];
+    if (!opt && rapt_history_default_path(NULL, path, sizeof(path)) < 0) {
+        cli_warn("run: no history file: neither XDG_STATE_HOME nor HOME is an absolute path; "
+                 "continuing without history (--no-history says so quietly)");
+        return 0;
+    }
+    if (opt && cli_history_path("run", opt, path, sizeof(path)))
+        return RUN_EXIT_USAGE;
+    rapt_history_opts ho;
+    rapt_history_opts_init(&ho);
+    ho.path = path;
+    ho.log = hist_log_line;
+    ho.log_data = hl;
+    hl->opening = true;
+    hl->msg[0] = '\0';
+    int rc = rapt_history_open(out, &ho);
+    hl->opening = false;
+    if (rc == 0)
+        return 0;
+    *out = NULL;
+    if (rc == RAPT_ECORRUPT || rc == RAPT_ESCHEMA) {
+        if (hl->msg[0])
+            cli_warn("run: %s; the file was left as it is, continuing without history", hl->msg);
+        else
+            cli_warn("run: history %s: %s; the file was left as it is, continuing without history",
+                     path, rapt_strerror(rc));
+        return 0;
+    }
+    if (rc == -EBUSY || !opt) {
+        cli_warn("run: history %s: %s; continuing without history", path, rapt_strerror(rc));
+        return 0;
+    }
+    return cli_fail(RUN_EXIT_USAGE, "run: --history '%s': %s", path, rapt_strerror(rc));
+}
+
 static int exec_run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -388,6 +471,12 @@ static int exec_run(int argc, char **argv)
         {"oom-retries", required_argument, NULL, OPT_OOM_RETRIES},
         {"ignore-memory", no_argument, NULL, OPT_IGNORE_MEMORY},
         {"explain", no_argument, NULL, OPT_EXPLAIN},
+        {"history", required_argument, NULL, OPT_HISTORY},
+        {"no-history", no_argument, NULL, OPT_NO_HISTORY},
+        {"class", required_argument, NULL, OPT_CLASS},
+        {"order", required_argument, NULL, OPT_ORDER},
+        {"priority-col", required_argument, NULL, OPT_PRIORITY_COL},
+        {"deadline-col", required_argument, NULL, OPT_DEADLINE_COL},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -397,7 +486,8 @@ static int exec_run(int argc, char **argv)
     o.shell = "/bin/sh";
     o.mem.aware = true;
     rapt__adm_cfg_init(&o.mem.cfg);
-    const char *budget_arg = NULL;
+    const char *budget_arg = NULL, *history = NULL;
+    bool no_history = false;
     unsigned max_jobs = 0;
     o.argv = argv;
     o.argc = argc;
@@ -522,9 +612,32 @@ static int exec_run(int argc, char **argv)
             break;
         case OPT_IGNORE_MEMORY: o.mem.aware = false; break;
         case OPT_EXPLAIN: o.mem.explain = true; break;
+        case OPT_HISTORY: history = optarg; break;
+        case OPT_NO_HISTORY: no_history = true; break;
+        case OPT_CLASS:
+            if (!*optarg)
+                return cli_fail(RUN_EXIT_USAGE, "run: --class: the class name is empty");
+            o.learn.class_name = optarg;
+            break;
+        case OPT_ORDER:
+            if (rapt_sched_order_parse(optarg, &o.learn.order) < 0)
+                return cli_fail(RUN_EXIT_USAGE,
+                                "run: --order '%s': expected input, priority, deadline, sjf, lpt "
+                                "or pack",
+                                optarg);
+            break;
+        case OPT_PRIORITY_COL:
+            if (cli_uint("run: --priority-col", optarg, 1, 1000000, &o.learn.priority_col))
+                return RUN_EXIT_USAGE;
+            break;
+        case OPT_DEADLINE_COL:
+            if (cli_uint("run: --deadline-col", optarg, 1, 1000000, &o.learn.deadline_col))
+                return RUN_EXIT_USAGE;
+            break;
         case OPT_CITE: break;
         case 'h':
             cli_help(&rapt_cmd_run);
+            fputs(usage_learn, stdout);
             fputs(usage_more, stdout);
             return cli_close_stdout(0);
         default: return cli_bad_option(&rapt_cmd_run, c, argc, argv) ? RUN_EXIT_USAGE : 0;
@@ -545,6 +658,18 @@ static int exec_run(int argc, char **argv)
                                                           : "retry-failed");
     if (null && delim)
         return cli_fail(RUN_EXIT_USAGE, "run: -0 and -d exclude each other");
+    if (history && no_history)
+        return cli_fail(RUN_EXIT_USAGE, "run: --history and --no-history contradict");
+    if ((o.learn.order == RAPT_ORDER_PRIORITY) != (o.learn.priority_col != 0))
+        return cli_fail(RUN_EXIT_USAGE, o.learn.priority_col
+                                            ? "run: --priority-col needs --order priority"
+                                            : "run: --order priority needs --priority-col N "
+                                              "(the value that holds each job's priority)");
+    if ((o.learn.order == RAPT_ORDER_DEADLINE) != (o.learn.deadline_col != 0))
+        return cli_fail(RUN_EXIT_USAGE, o.learn.deadline_col
+                                            ? "run: --deadline-col needs --order deadline"
+                                            : "run: --order deadline needs --deadline-col N "
+                                              "(the value that holds each job's deadline)");
     if (delim && parse_delim(delim, dbuf, sizeof(dbuf), &dlen) < 0)
         return cli_fail(RUN_EXIT_USAGE,
                         "run: -d '%s': not a delimiter (1 to 64 bytes; escapes \\n \\t \\0 \\\\ "
@@ -708,6 +833,15 @@ static int exec_run(int argc, char **argv)
         }
         o.total_known = true;
     }
+    /* The history last, so that every usage error above costs no file. */
+    static hist_log hl;
+    rapt_history *hist = NULL;
+    if (!no_history && !o.dry_run && (rc = open_history(history, &hl, &hist)) != 0) {
+        rapt__input_destroy(in);
+        free(command);
+        return rc;
+    }
+    o.learn.history = hist;
     o.input = in;
     const char *lvl = getenv("RAPT_LOG");
     bool notes = o.mem.explain || (lvl && (strcmp(lvl, "info") == 0 || strcmp(lvl, "debug") == 0));
@@ -718,6 +852,7 @@ static int exec_run(int argc, char **argv)
     fflush(stdout);
     rapt__run_result res;
     rc = rapt__run(&o, &res);
+    rapt_history_close(hist); /* writes what a busy file kept back */
     free(command);
     if (rc < 0)
         return cli_fail(res.usage_error ? RUN_EXIT_USAGE : RUN_EXIT_OTHER, "run: %s", res.error);

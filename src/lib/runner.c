@@ -18,6 +18,7 @@
  * their buffers have grown, and touches only the slot's cgroup files: one write to reset the
  * peak, one read for the baseline, one read for the peak.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -39,7 +40,10 @@
 #include "lib/joblog.h"
 #include "lib/runner.h"
 #include "rapt/gate.h"
+#include "rapt/jobclass.h"
+#include "rapt/model.h"
 #include "rapt/monitor.h"
+#include "rapt/tune.h"
 #include "lib/template.h"
 #include "os/os.h"
 
@@ -49,6 +53,9 @@ extern char **environ;
 #define TICK_PROGRESS_NS (200ull * 1000 * 1000)  /* progress redraw: 5 Hz */
 #define TICK_EVENTS_NS   (1000ull * 1000 * 1000) /* sample records: 1 Hz (docs/events.md) */
 #define LOOKAHEAD_MAX    4096                    /* --resume: records read to check the log */
+#define ORDER_WINDOW     4096 /* --order other than input: jobs read ahead and ordered */
+#define HISTORY_FLUSH_NS (1000ull * 1000 * 1000) /* pending history attempts: written 1/s */
+#define MODEL_CLASSES    1024 /* classes loaded from the history at most, per run */
 
 enum ev_kind { K_PIDFD = 1, K_OUT = 2, K_ERR = 3, K_INPUT = 4, K_PSI = 5 };
 
@@ -107,6 +114,10 @@ typedef struct rjob {
     bool refused;       /* it can never fit: fail it without running */
     bool mem_failed;    /* the memory policy gave up on it: no retry */
     bool res_fixed;     /* the reservation was set by a requeue verdict: keep it */
+    /* Class features and the model's prediction (docs/model.md), worked out once per job. */
+    bool feat_ok, pred_ok;
+    rapt_features feat;
+    rapt_prediction pred;
     rapt__jobout out;
     rapt__buf line; /* the quoted command line (built when needed) */
     bool line_ok;
@@ -209,6 +220,23 @@ typedef struct runner {
     /* --explain and the sample records: the last wait */
     enum why last_why;
     uint64_t last_why_seq;
+    /* history, model, order, tuning (docs/history.md, model.md, sched.md, tune.md) */
+    char run_id[40];
+    const char *cls;         /* the class of every job; NULL: each job's command line */
+    rapt_history *hist;      /* written to; NULL: none, or given up on after an error */
+    rapt_history *hist_read; /* what classes are seeded from; NULL: none */
+    int64_t run_key;
+    uint64_t next_flush;
+    rapt_model *model;
+    char **loaded; /* classes seeded from the history so far */
+    size_t nloaded;
+    rapt__buf fstr, fptr; /* scratch: a job's values as C strings, for its features */
+    char basis[96];       /* the reservation's basis, for --explain */
+    rapt_sched *q;        /* --order other than input; NULL: input order */
+    bool from_q;          /* admit()'s job is the head of q, not of the ready queue */
+    uint64_t q_free;      /* the free memory admit() peeked with, for the pop */
+    bool warned_col;
+    rapt_tune *tune; /* -j auto on I/O-bound jobs: the hill-climbing controller */
 } runner;
 
 static void logf_(runner *r, rapt_log_level lv, const char *fmt, ...) RAPT__PRINTF(3, 4);
@@ -448,6 +476,7 @@ static rjob *job_new(runner *r)
     j->hold = 0;
     j->oom_kills = 0;
     j->shared = j->refused = j->mem_failed = j->res_fixed = false;
+    j->feat_ok = j->pred_ok = false;
     j->line_ok = false;
     rapt__buf_clear(&j->argdata);
     rapt__buf_clear(&j->argvals);
@@ -657,11 +686,16 @@ static void fill_ev_job(runner *r, rjob *j, rapt__ev_job *e)
     e->cmd_len = j->line.len;
     e->args = job_args(j);
     e->nargs = j->raw ? 0 : j->nargs;
-    e->cls = rapt__tmpl_text(r->tmpl)[0] ? rapt__tmpl_text(r->tmpl) : NULL;
+    e->cls = r->cls;
     e->input_bytes = j->raw ? unknown : input_bytes(j);
     e->reservation = j->reservation ? known(j->reservation) : unknown;
     e->predicted_peak = unknown;
     e->predicted_runtime = -1;
+    if (j->pred_ok && j->pred.peak.basis != RAPT_BASIS_NONE)
+        e->predicted_peak =
+            known(j->pred.peak.value >= 1.8e19 ? UINT64_MAX : (uint64_t)ceil(j->pred.peak.value));
+    if (j->pred_ok && j->pred.runtime.basis != RAPT_BASIS_NONE)
+        e->predicted_runtime = j->pred.runtime.value;
 }
 
 static void check_events(runner *r)
@@ -714,6 +748,101 @@ static void note_decision(runner *r, enum why w, rjob *head, uint64_t now)
     check_events(r);
 }
 
+/* ---- class, features, predictions (docs/model.md) ----------------------------------------- */
+
+/* A job's class: --class, else the command template; with no template the values are the
+ * commands, and each command is its own class. */
+static const char *job_class(runner *r, rjob *j)
+{
+    return r->cls ? r->cls : job_line(r, j);
+}
+
+/* The job's features (input bytes, argument digest), computed once: the files are stat'ed
+ * when the job is first considered, and the same figures go to the model and the history. */
+static const rapt_features *job_features(runner *r, rjob *j)
+{
+    if (j->feat_ok)
+        return &j->feat;
+    /* The values are not NUL-terminated in argdata: copy them, then point at the copies once
+     * the buffer stopped growing. A value holding a NUL byte is hashed up to it. */
+    const rapt__val *a = job_args(j);
+    size_t n = j->raw ? 1 : j->nargs;
+    rapt__buf_clear(&r->fstr);
+    rapt__buf_clear(&r->fptr);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *p = j->raw ? j->argdata.p : a[i].p;
+        size_t len = j->raw ? j->argdata.len : a[i].len;
+        rc = rapt__buf_add(&r->fstr, p ? p : "", len);
+        if (rc == 0)
+            rc = rapt__buf_addc(&r->fstr, '\0');
+    }
+    const char **ptrs = NULL;
+    if (rc == 0 && n && (rc = rapt__buf_reserve(&r->fptr, n * sizeof(char *))) == 0) {
+        ptrs = (const char **)(void *)r->fptr.p;
+        size_t off = 0;
+        for (size_t i = 0; i < n; i++) {
+            ptrs[i] = r->fstr.p + off;
+            off += (j->raw ? j->argdata.len : a[i].len) + 1;
+        }
+    }
+    if (rc < 0 || rapt_jobclass_features(ptrs, rc < 0 ? 0 : n, NULL, &j->feat) < 0)
+        memset(&j->feat, 0, sizeof(j->feat));
+    j->feat_ok = true;
+    return &j->feat;
+}
+
+/* Seeds the model with the class's history the first time a job of the class comes up. */
+static void model_seed(runner *r, const char *cls)
+{
+    if (!r->hist_read)
+        return;
+    for (size_t i = r->nloaded; i-- > 0;) {
+        if (strcmp(r->loaded[i], cls) == 0)
+            return;
+    }
+    if (r->nloaded >= MODEL_CLASSES)
+        return; /* a run of many one-off commands: they learn within the run only */
+    if (r->nloaded % 16 == 0) {
+        char **nl = realloc(r->loaded, (r->nloaded + 16) * sizeof(*nl));
+        if (!nl)
+            return;
+        r->loaded = nl;
+    }
+    char *dup = strdup(cls);
+    if (!dup)
+        return;
+    r->loaded[r->nloaded++] = dup;
+    int n = rapt_model_load(r->model, r->hist_read, cls, 0);
+    if (n < 0)
+        logf_(r, RAPT_LOG_WARN, "history %s: reading class '%.200s': %s",
+              rapt_history_path(r->hist_read), cls, rapt_strerror(n));
+    else if (n > 0)
+        explain(r, "class '%.200s': learned from %d attempts in the history", cls, n);
+}
+
+/* The model's prediction for a job, as of now (the model learns while the run goes on). */
+static const rapt_prediction *job_predict(runner *r, rjob *j)
+{
+    const char *cls = job_class(r, j);
+    const rapt_features *f = job_features(r, j);
+    model_seed(r, cls);
+    if (rapt_model_predict(r->model, cls, f, &j->pred) < 0)
+        memset(&j->pred, 0, sizeof(j->pred));
+    j->pred_ok = true;
+    return &j->pred;
+}
+
+/* A prediction of peak memory the reservation may rest on: the same arguments before, a fit
+ * on input size, or a class median over at least ten samples (below that the conformal
+ * quantile is only the largest value seen, and the cold-start rule, which also watches the
+ * jobs running now, is the better guess). */
+static bool peak_usable(const rapt_estimate *e)
+{
+    return e->basis == RAPT_BASIS_EXACT || e->basis == RAPT_BASIS_FIT ||
+           (e->basis == RAPT_BASIS_MEDIAN && e->samples >= 10);
+}
+
 /* ---- memory-aware admission (docs/admission.md) ------------------------------------------- */
 
 /* Running jobs' sizes for the cold-start rule: a job that has reached its plateau has shown
@@ -732,12 +861,23 @@ static size_t running_sizes(const runner *r, uint64_t now, uint64_t *out, size_t
     return n;
 }
 
-/* A job's reservation: the hint, the input-size model, or the cold-start rule. */
+/* A job's reservation: the hint, the input-size model, what the model learned of its class
+ * (history and this run), or the cold-start rule. An explicit hint wins over the model. */
 static uint64_t reserve_for(runner *r, rjob *j, uint64_t now, const char **basis)
 {
     const rapt__run_mem *m = &r->o->mem;
     uint64_t v;
-    if (m->per_job) {
+    const rapt_estimate *pk = NULL;
+    if (!m->per_job && !m->model)
+        pk = &job_predict(r, j)->peak;
+    if (pk && peak_usable(pk)) {
+        /* The safe estimate carries the model's margin (exact: +10%, fit and median: the 95%
+         * conformal bound), so it is reserved as it is. */
+        v = pk->safe >= 1.8e19 ? UINT64_MAX : (uint64_t)ceil(pk->safe);
+        snprintf(r->basis, sizeof(r->basis), "model: %s, %u sample%s",
+                 rapt_model_basis_name(pk->basis), pk->samples, pk->samples == 1 ? "" : "s");
+        *basis = r->basis;
+    } else if (m->per_job) {
         *basis = "--mem-per-job";
         v = m->per_job;
     } else if (m->model) {
@@ -906,12 +1046,130 @@ static int check_probe(runner *r, rjob *j)
     return RAPT_EPARSE;
 }
 
+/* Jobs waiting to start: retries and requeues, and the --order queue. */
+static bool queued(const runner *r)
+{
+    return r->ready_head || (r->q && rapt_sched_size(r->q) > 0);
+}
+
+/* --order: a job read from the input joins the queue with what the policy orders by. Under
+ * -k its place in the output is taken now, in input order, whenever it starts. */
+static int queue_push(runner *r, rjob *j, uint64_t now)
+{
+    const rapt__run_learn *l = &r->o->learn;
+    rapt_sched_job sj = {.seq = j->seq, .data = j, .runtime_s = -1};
+    const rapt__val *a = job_args(j);
+    unsigned col = l->priority_col ? l->priority_col : l->deadline_col;
+    if (col) {
+        char v[64];
+        bool ok = !j->raw && col <= j->nargs && a[col - 1].len < sizeof(v);
+        if (ok) {
+            memcpy(v, a[col - 1].p, a[col - 1].len);
+            v[a[col - 1].len] = '\0';
+        }
+        uint64_t d = 0;
+        if (ok && l->priority_col)
+            ok = rapt__parse_double(v, &sj.priority) == 0 && isfinite(sj.priority);
+        else if (ok)
+            ok = rapt_duration_parse(v, &d) == 0;
+        if (ok && l->deadline_col)
+            sj.deadline_ns = r->t0 + d;
+        if (!ok && !r->warned_col) {
+            logf_(r, RAPT_LOG_WARN,
+                  "job %llu: value %u is not a %s; such jobs get %s (warned once)",
+                  (unsigned long long)j->seq, col,
+                  l->priority_col ? "number" : "duration (e.g. 90, 2m, 1h30m)",
+                  l->priority_col ? "priority 0" : "no deadline and go after those with one");
+            r->warned_col = true;
+        }
+    }
+    const rapt_prediction *p = job_predict(r, j);
+    if (p->runtime.basis != RAPT_BASIS_NONE)
+        sj.runtime_s = p->runtime.value;
+    if (r->mem) {
+        const char *basis;
+        sj.peak = reserve_for(r, j, now, &basis);
+    } else if (peak_usable(&p->peak)) {
+        sj.peak = p->peak.safe >= 1.8e19 ? UINT64_MAX : (uint64_t)ceil(p->peak.safe);
+    }
+    if (r->o->keep_order)
+        rapt__out_position(r->out, &j->out);
+    return rapt_sched_push(r->q, &sj, now);
+}
+
+/* What pack may fill: the budget less what the running jobs hold; all of it when nothing
+ * runs (the largest job then starts, alone if it must). */
+static uint64_t queue_free(runner *r)
+{
+    if (!r->mem || !r->running)
+        return UINT64_MAX;
+    rapt_gate_stats gs;
+    rapt_gate_stats_get(r->gate, &gs);
+    return rapt__sat_sub(gs.cap_bytes, gs.held_bytes);
+}
+
+/* --order other than input: the input is read ahead into the queue, up to ORDER_WINDOW jobs
+ * (all of a file or of ::: values; of a pipe, what has arrived), and the policy picks among
+ * them. The queue's bypass rule keeps any job from waiting forever (docs/sched.md). */
+static enum why admit_ordered(runner *r, uint64_t now, rjob **next)
+{
+    while (!r->input_done && rapt_sched_size(r->q) < ORDER_WINDOW) {
+        rjob *j = NULL;
+        int rc = pull(r, &j);
+        if (rc == RAPT__INPUT_AGAIN || rc == 0)
+            break; /* order what has arrived; the rest joins at later decisions */
+        if (rc > 0 && (rc = queue_push(r, j, now)) < 0)
+            job_release(r, j);
+        if (rc < 0) {
+            if (!r->fatal)
+                r->fatal = rc;
+            r->stop = 1;
+            r->stop_reason = "error";
+            return WHY_STOPPING;
+        }
+    }
+    rapt_sched_job sj;
+    r->q_free = queue_free(r);
+    int rc = rapt_sched_peek(r->q, now, r->q_free, &sj, NULL);
+    if (rc == -ENOENT)
+        return r->input_done ? WHY_DONE : WHY_INPUT;
+    if (rc < 0)
+        return WHY_MEMORY; /* pack: nothing fits, or memory is held for a job that waited */
+    *next = sj.data;
+    r->from_q = true;
+    if (r->mem)
+        return admit_memory(r, *next, now);
+    return WHY_OK;
+}
+
+/* Takes the job admit() chose off its queue. */
+static void take(runner *r, rjob *j, uint64_t now)
+{
+    if (!r->from_q) {
+        ready_pop(r);
+        return;
+    }
+    /* admit_memory() has charged the gate since the peek: pack must choose with the free
+     * memory it chose with, or it could pick another job. Nothing else changed. */
+    rapt_sched_job sj;
+    rapt_sched_pick pick;
+    int rc = rapt_sched_pop(r->q, now, r->q_free, &sj, &pick);
+    assert(rc == 0 && sj.data == j);
+    (void)rc;
+    if (pick.aged)
+        explain(r,
+                "job %llu goes before the order's choice: it has waited %.0f s (no job waits "
+                "forever)",
+                (unsigned long long)j->seq, (double)pick.waited_ns / 1e9);
+}
+
 /* The one admission decision: start the next job now, or wait and say why. *next is the job
  * it is about (the head of the queue) when there is one. Memory-aware admission (issue 4)
  * adds its reasons here, using next->reservation. */
 static enum why admit(runner *r, uint64_t now, rjob **next)
 {
     *next = NULL;
+    r->from_q = false;
     if (r->stop)
         return WHY_STOPPING;
     unsigned cap = r->cap < r->nslots ? r->cap : r->nslots;
@@ -927,6 +1185,8 @@ static enum why admit(runner *r, uint64_t now, rjob **next)
     }
     if (rapt__out_window_full(r->out))
         return WHY_ORDER;
+    if (!r->ready_head && r->q)
+        return admit_ordered(r, now, next);
     if (!r->ready_head) {
         rjob *j = NULL;
         int rc = pull(r, &j);
@@ -1043,8 +1303,12 @@ static int container_ooms(runner *r, uint64_t *n)
 }
 
 /* -j auto: from the CPU share of finished jobs, how many to run at once. CPU-bound jobs
- * (share 1) keep the CPU count; a job that sleeps half the time lets twice as many run. */
-static void update_target(runner *r, const rjob *j, uint64_t wall)
+ * (share 1) keep the CPU count; a job that sleeps half the time lets twice as many run.
+ * The share gives the first estimate only: once it says the jobs are I/O-bound (more than
+ * the CPUs at once), the hill-climbing controller (docs/tune.md) takes over the target from
+ * there, between the CPU count and the ceiling, and the share no longer moves it; the two
+ * never both set it. Memory admission caps what either asks for. */
+static void update_target(runner *r, const rjob *j, uint64_t wall, uint64_t now)
 {
     if (!r->o->jobs_auto || wall < 20000000ull)
         return;
@@ -1056,8 +1320,57 @@ static void update_target(runner *r, const rjob *j, uint64_t wall)
     unsigned t = want > (double)r->nslots ? r->nslots : (unsigned)want;
     if (t < cpus)
         t = cpus < r->nslots ? cpus : r->nslots;
+    if (r->tune)
+        return;
     if (t != r->target)
         explain(r, "jobs use %.0f%% of a CPU each: running up to %u at once", r->share * 100, t);
+    r->target = t;
+    if (t > cpus) {
+        rapt_tune_opts to;
+        rapt_tune_opts_init(&to);
+        to.min = cpus < r->nslots ? cpus : r->nslots;
+        to.max = r->nslots;
+        to.start = t;
+        if (rapt_tune_create(&r->tune, &to, now) == 0)
+            explain(r, "the jobs are I/O-bound: adaptive concurrency from %u, between %u and %u", t,
+                    to.min, to.max);
+        else
+            r->tune = NULL;
+    }
+}
+
+/* Gives up on the history after an error it cannot retry: one warning, and the run goes on. */
+static void history_error(runner *r, int rc, const char *what)
+{
+    if (rc >= 0 || rc == -EBUSY || !r->hist)
+        return; /* -EBUSY: other writers held the file; the attempts stay queued for later */
+    logf_(r, RAPT_LOG_WARN, "history %s: %s: %s; recording nothing more in it",
+          rapt_history_path(r->hist), what, rapt_strerror(rc));
+    r->hist = NULL;
+    r->hist_read = NULL;
+}
+
+/* One finished attempt: into the history (buffered) and the model. */
+static void learn_attempt(runner *r, const rapt_attempt *a)
+{
+    if (r->hist)
+        history_error(r, rapt_history_add(r->hist, r->run_key, a), "recording an attempt");
+    if (r->model)
+        rapt_model_observe(r->model, a);
+}
+
+/* Hands the target to the hill-climbing controller, or takes its new target. */
+static void tune_step(runner *r, uint64_t now)
+{
+    if (!r->tune)
+        return;
+    unsigned t = rapt_tune_update(r->tune, now, r->running);
+    if (t != r->target) {
+        rapt_tune_state ts;
+        rapt_tune_get_state(r->tune, &ts);
+        explain(r, "adaptive concurrency: %u jobs at once (was %u; %.2f jobs/s measured)", t,
+                r->target, ts.throughput);
+    }
     r->target = t;
 }
 
@@ -1212,7 +1525,7 @@ static void finish(runner *r, rjob *j, uint64_t now)
         r->oom_killed++;
     uint64_t wall = spawned ? now - j->t_start : 0;
     if (ran && !j->kill_reason && !oom)
-        update_target(r, j, wall);
+        update_target(r, j, wall, now);
 
     /* A finished job can have left processes that closed their output (daemons): they are
      * ended when rapt exits, not now, which would change what the job did (GNU parallel
@@ -1247,6 +1560,43 @@ static void finish(runner *r, rjob *j, uint64_t now)
         e.oom_kill = oom;
         rapt__events_job_end(r->ev, &e, now, rapt__wall_ns());
         check_events(r);
+    }
+
+    /* Every attempt, whatever became of it, goes to the history and teaches the model (which
+     * takes what it can from each outcome, docs/model.md), so the next job of the class
+     * benefits at once. */
+    {
+        rapt_attempt a;
+        rapt_attempt_init(&a);
+        const rapt_features *f = job_features(r, j);
+        a.class_name = job_class(r, j);
+        a.seq = j->seq;
+        a.attempt = j->attempt;
+        a.slot = j->slot;
+        a.has_digest = true;
+        memcpy(a.digest, f->digest, sizeof(a.digest));
+        a.input_bytes = f->has_input ? (int64_t)RAPT__MIN(f->input_bytes, (uint64_t)INT64_MAX) : -1;
+        a.start = spawned ? (double)j->t_start_wall / 1e9 : (double)rapt__wall_ns() / 1e9;
+        a.wall_s = spawned ? (double)wall / 1e9 : -1;
+        a.user_s = ran ? (double)j->ex.user_ns / 1e9 : -1;
+        a.sys_s = ran ? (double)j->ex.sys_ns / 1e9 : -1;
+        a.peak_bytes = peak.known ? (int64_t)RAPT__MIN(peak.v, (uint64_t)INT64_MAX) : -1;
+        a.peak_method = method;
+        a.exit_code = has_exit ? code : -1;
+        a.signal = sig;
+        a.reason = reason;
+        a.outcome = outcome_name(ok, retry, requeue);
+        a.oom_kill = oom;
+        a.reservation =
+            j->reservation ? (int64_t)RAPT__MIN(j->reservation, (uint64_t)INT64_MAX) : -1;
+        a.mem_limit = r->mem ? (int64_t)RAPT__MIN(r->limit, (uint64_t)INT64_MAX) : -1;
+        a.mem_budget = r->mem ? (int64_t)RAPT__MIN(r->budget, (uint64_t)INT64_MAX) : -1;
+        a.slots = r->target && r->target < r->nslots ? r->target : r->nslots;
+        learn_attempt(r, &a);
+    }
+    if (r->tune && spawned) {
+        rapt_tune_complete(r->tune, now, (double)wall / 1e9);
+        tune_step(r, now);
     }
 
     if (retry || requeue) {
@@ -1560,6 +1910,8 @@ static void start(runner *r, rjob *j, uint64_t now)
     memset(&j->adm, 0, sizeof(j->adm));
     j->adm.reserve = j->reservation;
     j->adm.started_ns = now;
+    if (!j->pred_ok && r->model)
+        job_predict(r, j); /* for the events; admission or the queue made it already */
     j->shared = r->running > 1;
     fire(r, j, RAPT__JE_ADMIT, now);
     if (j->refused) {
@@ -2043,7 +2395,7 @@ static void tick(runner *r, uint64_t now)
                                   r->si_live.mem.available_known;
         uint64_t avail_v = r->mem ? r->avail : r->si_live.mem.available;
         const char *limited = r->running >= (r->target ? r->target : r->nslots) ? "slots"
-                              : r->input_done && !r->ready_head                 ? "none"
+                              : r->input_done && !queued(r)                     ? "none"
                               : r->last_why == WHY_MEMORY                       ? "memory"
                               : r->last_why == WHY_PRESSURE                     ? "pressure"
                               : r->input_done                                   ? "none"
@@ -2065,6 +2417,14 @@ static void tick(runner *r, uint64_t now)
     }
     if (r->progress && now - r->last_draw >= TICK_PROGRESS_NS)
         draw_progress(r, now, false);
+    /* Attempts reach the history file once a second at the latest, so a crash loses little;
+     * a flush that finds another rapt writing keeps them for the next tick. */
+    if (r->hist && now >= r->next_flush) {
+        r->next_flush = now + HISTORY_FLUSH_NS;
+        if (rapt_history_pending(r->hist))
+            history_error(r, rapt_history_flush(r->hist), "writing attempts");
+    }
+    tune_step(r, now);
 }
 
 /* The timer fired: whichever deadlines passed. A job whose timeout and term step both fell
@@ -2191,7 +2551,7 @@ static void run_loop(runner *r)
             rjob *j;
             enum why w = admit(r, now, &j);
             if (w != WHY_OK) {
-                note_decision(r, w, r->ready_head, now);
+                note_decision(r, w, j ? j : r->ready_head, now);
                 if (w == WHY_INPUT && !r->input_watched) {
                     int fd = rapt__input_pollfd(r->in);
                     if (fd >= 0 && rapt__loop_add(&r->loop, fd, tag_of(K_INPUT, 0, 0)) == 0)
@@ -2199,12 +2559,13 @@ static void run_loop(runner *r)
                 }
                 break;
             }
-            ready_pop(r);
+            take(r, j, now);
             start(r, j, now);
+            tune_step(r, now);
             check_output(r, now);
             now = rapt__now_ns();
         }
-        if (r->running == 0 && (r->stop || (r->input_done && !r->ready_head)))
+        if (r->running == 0 && (r->stop || (r->input_done && !queued(r))))
             break;
         rapt__loop_arm(&r->loop, next_deadline(r));
         int n = rapt__loop_wait(&r->loop, evs, (int)RAPT__ARRAY_SIZE(evs));
@@ -2486,6 +2847,22 @@ static int setup(runner *r)
         r->measure = "proc";
     }
 
+    /* The class of the jobs, the model, the order (docs/model.md, docs/sched.md). */
+    r->cls = o->learn.class_name           ? o->learn.class_name
+             : rapt__tmpl_text(r->tmpl)[0] ? rapt__tmpl_text(r->tmpl)
+                                           : NULL;
+    if (!o->dry_run) {
+        if ((rc = rapt_model_create(&r->model, NULL)) < 0)
+            return fail(r, false, rc, "out of memory");
+        if (o->learn.order != RAPT_ORDER_INPUT) {
+            rapt_sched_opts so;
+            rapt_sched_opts_init(&so);
+            so.order = o->learn.order;
+            if ((rc = rapt_sched_create(&r->q, &so)) < 0)
+                return fail(r, false, rc, "out of memory");
+        }
+    }
+
     r->target = o->jobs_auto && o->cpus && o->cpus < r->nslots ? o->cpus : r->nslots;
     r->psi = NAN;
     r->cpu_pct = NAN;
@@ -2526,22 +2903,47 @@ static int setup(runner *r)
         ready_push_back(r, j);
     }
 
+    /* The run's id, shared by the events and the history. */
+    unsigned char rnd[16];
+    char *run_id = r->run_id;
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+        uint64_t x = r->t0_wall ^ ((uint64_t)getpid() << 32);
+        memcpy(rnd, &x, 8);
+        memcpy(rnd + 8, &r->t0, 8);
+    }
+    for (size_t i = 0; i < sizeof(rnd); i++)
+        snprintf(run_id + 2 * i, 3, "%02x", rnd[i]);
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    const rapt_sys_info *si = o->si;
+    bool limit_known = si && si->mem.limit_bound != RAPT_BOUND_UNKNOWN;
+    if (o->learn.history && !o->dry_run) {
+        r->hist = r->hist_read = o->learn.history;
+        rapt_history_run hr;
+        rapt_history_run_init(&hr);
+        hr.run_id = run_id;
+        hr.host = host;
+        hr.command = o->command;
+        hr.started = (double)r->t0_wall / 1e9;
+        hr.slots = r->nslots;
+        hr.cpus = si ? si->cpu.effective : 0;
+        hr.mem_limit = limit_known ? (int64_t)RAPT__MIN(si->mem.limit, (uint64_t)INT64_MAX) : -1;
+        hr.mem_budget = r->mem ? (int64_t)RAPT__MIN(r->budget, (uint64_t)INT64_MAX) : -1;
+        /* Without a run to attach attempts to (even when other writers only held the file
+         * too long) there is nothing to record into. */
+        rc = rapt_history_run_begin(r->hist, &hr, &r->run_key);
+        if (rc < 0) {
+            logf_(r, RAPT_LOG_WARN, "history %s: recording the run: %s; continuing without history",
+                  rapt_history_path(r->hist), rapt_strerror(rc));
+            r->hist = NULL;
+        }
+        r->next_flush = r->t0 + HISTORY_FLUSH_NS;
+    }
+
     if (r->ev) {
-        char host[256] = "", cwd[4096] = "";
-        gethostname(host, sizeof(host) - 1);
+        char cwd[4096] = "";
         if (!getcwd(cwd, sizeof(cwd)))
             cwd[0] = '\0';
-        unsigned char rnd[16];
-        char run_id[40];
-        if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
-            uint64_t x = r->t0_wall ^ ((uint64_t)getpid() << 32);
-            memcpy(rnd, &x, 8);
-            memcpy(rnd + 8, &r->t0, 8);
-        }
-        for (size_t i = 0; i < sizeof(rnd); i++)
-            snprintf(run_id + 2 * i, 3, "%02x", rnd[i]);
-        const rapt_sys_info *si = o->si;
-        bool limit_known = si && si->mem.limit_bound != RAPT_BOUND_UNKNOWN;
         const char *outname = o->out_mode == RAPT__OUT_LINE      ? "line"
                               : o->out_mode == RAPT__OUT_UNGROUP ? "ungroup"
                                                                  : "group";
@@ -2564,7 +2966,7 @@ static int setup(runner *r)
                             .timeout_pct = o->timeout_pct > 0 ? o->timeout_pct * 100 : -1,
                             .retries = o->retries,
                             .halt = o->halt.when == RAPT__HALT_NEVER ? "never" : o->halt.text,
-                            .order = "input",
+                            .order = rapt_sched_order_name(o->learn.order),
                             .output = outname,
                             .keep_order = o->keep_order};
         rapt__events_run_start(r->ev, &run, r->t0, r->t0_wall);
@@ -2599,6 +3001,23 @@ static void kill_leftovers(runner *r)
 static void teardown(runner *r)
 {
     kill_leftovers(r);
+    /* Jobs still in the --order queue never ran: under -k their places in the output are let
+     * go before the output is flushed. */
+    rapt_sched_job sj;
+    while (r->q && rapt_sched_pop(r->q, rapt__now_ns(), UINT64_MAX, &sj, NULL) == 0) {
+        rjob *j = sj.data;
+        if (r->out)
+            rapt__out_end(r->out, &j->out, true, false);
+        job_destroy(j);
+    }
+    rapt_sched_destroy(r->q);
+    rapt_tune_destroy(r->tune);
+    rapt_model_destroy(r->model);
+    for (size_t i = 0; i < r->nloaded; i++)
+        free(r->loaded[i]);
+    free(r->loaded);
+    rapt__buf_free(&r->fstr);
+    rapt__buf_free(&r->fptr);
     if (r->cg) {
         rapt__jobcg_close(r->cg);
         r->cg = NULL;
@@ -2657,7 +3076,7 @@ static int exit_code(runner *r)
     const rapt__halt *h = &r->o->halt;
     if (r->nint)
         return 255;
-    bool left = !r->input_done || r->ready_head;
+    bool left = !r->input_done || queued(r);
     if (r->stop && r->stop_reason && strcmp(r->stop_reason, "interrupt") == 0 && left)
         return 255; /* SIGHUP: what did run is fine, but not everything ran */
     if (h->when != RAPT__HALT_NEVER) {
@@ -2724,6 +3143,15 @@ int rapt__run(const rapt__run_opts *o, rapt__run_result *res)
                           .reason = res->reason,
                           .rapt_maxrss = (uint64_t)ru.ru_maxrss * 1024u};
         rapt__events_run_end(r->ev, &e, end, rapt__wall_ns());
+    }
+    if (r->hist) {
+        rapt_history_run_end he = {.ended = (double)rapt__wall_ns() / 1e9,
+                                   .jobs = r->started,
+                                   .succeeded = r->succeeded,
+                                   .failed = r->failed,
+                                   .exit_code = res->exit_code,
+                                   .reason = res->reason};
+        history_error(r, rapt_history_run_finish(r->hist, r->run_key, &he), "finishing the run");
     }
     teardown(r);
     free(r);

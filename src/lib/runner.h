@@ -29,6 +29,8 @@
 #include "lib/admit.h"
 #include "lib/input.h"
 #include "lib/output.h"
+#include "rapt/history.h"
+#include "rapt/sched.h"
 #include "rapt/sys.h"
 
 typedef enum rapt__halt_when {
@@ -82,6 +84,18 @@ typedef struct rapt__run_mem {
     bool explain;         /* --explain: log every admission decision and protection action */
 } rapt__run_mem;
 
+/* What earlier runs taught (docs/history.md, docs/model.md) and the order jobs start in
+ * (docs/sched.md). */
+typedef struct rapt__run_learn {
+    rapt_history *history;  /* borrowed: the caller opens and closes it; NULL = no history */
+    const char *class_name; /* --class; NULL = the command template (each job's command
+                               line when there is no template) */
+    rapt_sched_order order; /* --order */
+    unsigned priority_col;  /* --priority-col N: value N is the job's priority; 0 = none */
+    unsigned deadline_col;  /* --deadline-col N: value N is the job's deadline, a duration
+                               after the run's start; 0 = none */
+} rapt__run_learn;
+
 typedef struct rapt__run_opts {
     const char *command; /* the command words joined by spaces; "" for none */
     rapt__input *input;  /* owned by the runner from the call on; NULL with RETRY_FAILED */
@@ -89,6 +103,7 @@ typedef struct rapt__run_opts {
     bool jobs_auto;      /* -j auto: start at `cpus` jobs, more for I/O-bound jobs */
     unsigned cpus;       /* effective CPUs, for -j auto */
     rapt__run_mem mem;
+    rapt__run_learn learn;
     uint64_t delay_ns;   /* --delay: least time between two starts */
     uint64_t timeout_ns; /* --timeout DURATION; 0 for none */
     double timeout_pct;  /* --timeout N%: N/100 x the median runtime of successful jobs */

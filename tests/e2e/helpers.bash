@@ -1,7 +1,8 @@
 # helpers.bash: shared setup for rapt's bats end-to-end tests.
 #
 # CTest passes RAPT (the binary), TESTCHILD, RAPT_FIXTURES, RAPT_SOURCE_DIR and LC_ALL=C.
-# Every test runs in its own temporary directory, removed afterwards.
+# Every test runs in its own temporary directory, removed afterwards, with its own
+# XDG_STATE_HOME (so its own default history file).
 
 bats_require_minimum_version 1.5.0
 
@@ -10,6 +11,9 @@ setup() {
     TEST_DIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/rapt-e2e.XXXXXX")
     cd "$TEST_DIR" || return 1
     export LC_ALL=C
+    # rapt run records into a history file by default: each test gets its own, never the
+    # user's ~/.local/state.
+    export XDG_STATE_HOME="$TEST_DIR/.state"
 }
 
 teardown() {
