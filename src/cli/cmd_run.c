@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/run_report.h"
 #include "lib/runner.h"
 #include "rapt/rapt.h"
 
@@ -87,11 +88,19 @@ static const char usage_more[] =
     "  --resume-failed         skip the jobs that succeeded in the joblog\n"
     "  --retry-failed          run the failed jobs of the joblog again (commands from it)\n"
     "  --events FILE           JSON Lines, one record per start/end/retry/kill\n"
+    "reports (see 'rapt report'):\n"
+    "  --report FILE           write an HTML report of the run at its end\n"
+    "  --summary FILE          write its JSON summary (schema rapt.summary/1)\n"
+    "  --sla DURATION          a runtime target for every job (STAGE=DURATION: one stage's);\n"
+    "                          repeatable; above 80% warns, above it is a violation\n"
+    "  --stage NAME            the stage of every job, for per-stage figures and SLAs\n"
+    "  --stage-col N           input column N names each job's stage\n"
     "  --will-cite             accepted for GNU parallel's sake; does nothing\n"
     "  -h, --help              show this help\n"
     "\n"
-    "Exit status: 0 all succeeded, 1-100 jobs failed, 101 more failed, 255 other errors or\n"
-    "an interrupted run, 254 bad usage; --halt as in GNU parallel (see 'man rapt').\n";
+    "Exit status: 0 all succeeded, 1-100 jobs failed, 101 more failed, 255 other errors,\n"
+    "an interrupted run or a report that could not be written, 254 bad usage; --halt as in\n"
+    "GNU parallel (see 'man rapt').\n";
 
 static int exec_run(int argc, char **argv);
 
@@ -133,6 +142,11 @@ enum {
     OPT_OOM_RETRIES,
     OPT_IGNORE_MEMORY,
     OPT_EXPLAIN,
+    OPT_REPORT,
+    OPT_SUMMARY,
+    OPT_SLA,
+    OPT_STAGE,
+    OPT_STAGE_COL,
 };
 
 /* The log callback: warnings and errors as rapt's usual one-liners. Notes (how jobs are
@@ -388,6 +402,11 @@ static int exec_run(int argc, char **argv)
         {"oom-retries", required_argument, NULL, OPT_OOM_RETRIES},
         {"ignore-memory", no_argument, NULL, OPT_IGNORE_MEMORY},
         {"explain", no_argument, NULL, OPT_EXPLAIN},
+        {"report", required_argument, NULL, OPT_REPORT},
+        {"summary", required_argument, NULL, OPT_SUMMARY},
+        {"sla", required_argument, NULL, OPT_SLA},
+        {"stage", required_argument, NULL, OPT_STAGE},
+        {"stage-col", required_argument, NULL, OPT_STAGE_COL},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -408,6 +427,8 @@ static int exec_run(int argc, char **argv)
     char dbuf[64];
     size_t dlen = 0;
     const char *colsep = NULL;
+    run_report rr;
+    run_report_init(&rr);
     opterr = 0;
     optind = 1;
     int c, rc = 0;
@@ -522,6 +543,17 @@ static int exec_run(int argc, char **argv)
             break;
         case OPT_IGNORE_MEMORY: o.mem.aware = false; break;
         case OPT_EXPLAIN: o.mem.explain = true; break;
+        case OPT_REPORT: rr.html = optarg; break;
+        case OPT_SUMMARY: rr.summary = optarg; break;
+        case OPT_SLA:
+            if (run_report_sla(&rr, optarg))
+                return RUN_EXIT_USAGE;
+            break;
+        case OPT_STAGE: rr.stage = optarg; break;
+        case OPT_STAGE_COL:
+            if (cli_uint("run: --stage-col", optarg, 1, 1u << 16, &rr.stage_col))
+                return RUN_EXIT_USAGE;
+            break;
         case OPT_CITE: break;
         case 'h':
             cli_help(&rapt_cmd_run);
@@ -708,6 +740,13 @@ static int exec_run(int argc, char **argv)
         }
         o.total_known = true;
     }
+    /* Last of the checks, so nothing runs when a report could not be written. */
+    if ((rc = run_report_prepare(&rr, o.dry_run, &o.report))) {
+        rapt__input_destroy(in);
+        free(command);
+        run_report_free(&rr);
+        return rc;
+    }
     o.input = in;
     const char *lvl = getenv("RAPT_LOG");
     bool notes = o.mem.explain || (lvl && (strcmp(lvl, "info") == 0 || strcmp(lvl, "debug") == 0));
@@ -719,7 +758,11 @@ static int exec_run(int argc, char **argv)
     rapt__run_result res;
     rc = rapt__run(&o, &res);
     free(command);
-    if (rc < 0)
+    if (rc < 0) {
+        run_report_free(&rr);
         return cli_fail(res.usage_error ? RUN_EXIT_USAGE : RUN_EXIT_OTHER, "run: %s", res.error);
-    return res.exit_code;
+    }
+    rc = run_report_end(&rr, res.exit_code);
+    run_report_free(&rr);
+    return rc;
 }

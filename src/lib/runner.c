@@ -647,6 +647,23 @@ static rapt__opt_u64 input_bytes(const rjob *j)
     return v;
 }
 
+/* The job's stage: --stage for every job, or its input column --stage-col (none when the
+ * record has fewer columns, or that column is empty). */
+static void job_stage(const runner *r, const rjob *j, const char **stage, size_t *len)
+{
+    const rapt__run_report *rp = &r->o->report;
+    *stage = NULL;
+    *len = 0;
+    if (rp->stage) {
+        *stage = rp->stage;
+        *len = strlen(rp->stage);
+    } else if (rp->stage_col && !j->raw && rp->stage_col <= j->nargs &&
+               job_args(j)[rp->stage_col - 1].len) {
+        *stage = job_args(j)[rp->stage_col - 1].p;
+        *len = job_args(j)[rp->stage_col - 1].len;
+    }
+}
+
 static void fill_ev_job(runner *r, rjob *j, rapt__ev_job *e)
 {
     memset(e, 0, sizeof(*e));
@@ -663,13 +680,14 @@ static void fill_ev_job(runner *r, rjob *j, rapt__ev_job *e)
     e->reservation = j->reservation ? known(j->reservation) : unknown;
     e->predicted_peak = unknown;
     e->predicted_runtime = -1;
+    job_stage(r, j, &e->stage, &e->stage_len);
 }
 
 static void check_events(runner *r)
 {
     if (r->ev && rapt__events_error(r->ev) && !r->fatal) {
-        logf_(r, RAPT_LOG_ERROR, "writing events to '%s': %s; starting no more jobs", r->o->events,
-              rapt_strerror(rapt__events_error(r->ev)));
+        logf_(r, RAPT_LOG_ERROR, "writing events to '%s': %s; starting no more jobs",
+              r->o->events ? r->o->events : "(memory)", rapt_strerror(rapt__events_error(r->ev)));
         r->fatal = rapt__events_error(r->ev);
         if (!r->stop) {
             r->stop = 1;
@@ -2476,9 +2494,11 @@ static int setup(runner *r)
         (rc = rapt__joblog_open(&r->jl, o->joblog, truncate_log, keep_len)) < 0)
         return fail(r, rc != -ENOSPC && rc != -EIO && rc != -EDQUOT, rc, "--joblog '%s': %s",
                     o->joblog, rapt_strerror(rc));
-    if (o->events && !o->dry_run &&
+    if ((o->events || o->report.sink) && !o->dry_run &&
         (rc = rapt__events_open(&r->ev, o->events, o->resume != RAPT__RESUME_NONE, r->t0)) < 0)
         return fail(r, true, rc, "--events '%s': %s", o->events, rapt_strerror(rc));
+    if (r->ev && o->report.sink)
+        rapt__events_set_sink(r->ev, o->report.sink, o->report.sink_ud);
     if (o->results && !o->dry_run && mkdir(o->results, 0755) < 0 && errno != EEXIST)
         return fail(r, true, -errno, "--results '%s': %s", o->results, strerror(errno));
 
@@ -2581,7 +2601,10 @@ static int setup(runner *r)
                             .halt = o->halt.when == RAPT__HALT_NEVER ? "never" : o->halt.text,
                             .order = "input",
                             .output = outname,
-                            .keep_order = o->keep_order};
+                            .keep_order = o->keep_order,
+                            .sla_s = o->report.sla_s > 0 ? o->report.sla_s : -1,
+                            .sla_stages = o->report.sla_stages,
+                            .nsla_stages = o->report.nsla_stages};
         rapt__events_run_start(r->ev, &run, r->t0, r->t0_wall);
         check_events(r);
     }

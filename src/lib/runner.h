@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "lib/admit.h"
+#include "lib/events.h"
 #include "lib/input.h"
 #include "lib/output.h"
 #include "rapt/sys.h"
@@ -82,6 +83,17 @@ typedef struct rapt__run_mem {
     bool explain;         /* --explain: log every admission decision and protection action */
 } rapt__run_mem;
 
+/* What rapt run --report, --summary, --sla and --stage add to a run (docs/report.md). */
+typedef struct rapt__run_report {
+    rapt__events_sink sink; /* handed every events record, with or without --events; NULL none */
+    void *sink_ud;
+    const char *stage;  /* --stage NAME: every job's stage; NULL for none */
+    unsigned stage_col; /* --stage-col N: input column N (1-based) is the job's stage; 0 none */
+    double sla_s;       /* --sla DURATION, for run_start's options.sla_s; < 0 for none */
+    const rapt__ev_sla *sla_stages; /* --sla STAGE=DURATION, for options.sla_stages */
+    size_t nsla_stages;
+} rapt__run_report;
+
 typedef struct rapt__run_opts {
     const char *command; /* the command words joined by spaces; "" for none */
     rapt__input *input;  /* owned by the runner from the call on; NULL with RETRY_FAILED */
@@ -105,6 +117,7 @@ typedef struct rapt__run_opts {
     bool joblog_append; /* "+FILE" */
     rapt__resume resume;
     const char *events;
+    rapt__run_report report;
     bool bar, eta;
     rapt__measure measure;
     const char *shell;   /* for commands with shell syntax; "/bin/sh" by default */
