@@ -554,7 +554,8 @@ START_TEST(bad_records)
         "{\"v\":1,\"event\":\"job_end\",\"t\":1,\"mono\":1,\"seq\":\"x\",\"wall_s\":1}",
         "{\"v\":1,\"event\":\"job_end\",\"t\":1,\"mono\":1,\"seq\":1,\"wall_s\":-1}",
         "{\"v\":1,\"event\":\"job_end\",\"t\":1,\"mono\":1,\"seq\":1}", /* no wall_s */
-        "{\"v\":1,\"event\":\"job_end\",\"t\":1,\"mono\":1,\"seq\":1,\"wall_s\":1,\"outcome\":\"exploded\"}",
+        ("{\"v\":1,\"event\":\"job_end\",\"t\":1,\"mono\":1,\"seq\":1,\"wall_s\":1,\"outcome\":"
+         "\"exploded\"}"),
         "{\"v\":1,\"event\":\"sample\",\"t\":1,\"mono\":1,\"jobs\":7}",
         "{\"v\":1,\"event\":\"run_start\",\"t\":1,\"mono\":0,\"options\":[1]}",
         "{\"v\":1,\"event\":\"job_start\",\"t\":1,\"mono\":\"soon\",\"seq\":1}",
