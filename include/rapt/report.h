@@ -82,6 +82,12 @@ RAPT_API int rapt_report_add_sla(rapt_report *r, const char *stage, double secon
  * rapt_duration_parse), -ENOMEM or RAPT_ECLOSED. */
 RAPT_API int rapt_report_add_sla_spec(rapt_report *r, const char *spec);
 
+/* Parses a target as rapt_report_add_sla_spec() does, without a report: on success
+ * *stage_len is the length of the stage name at the start of spec (0: every job) and *seconds
+ * the target. For callers that pass targets on (rapt run records its --sla in the events).
+ * Returns 0, -EINVAL, RAPT_EUNIT or -ERANGE. */
+RAPT_API int rapt_report_sla_parse(const char *spec, size_t *stage_len, double *seconds);
+
 /* Feeds one record: [line, line + len) is one JSON object (a trailing newline is allowed).
  * Returns 0 when the record was used or deliberately ignored (an event type this version does
  * not know); RAPT_EPARSE when it is not a JSON object or a field has the wrong type;

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "rapt/history.h"
+#include "rapt/report.h"
 
 /* Prints the message with every newline folded into "\n" so the error stays one line even
  * when it quotes a hostile file name. */
@@ -102,6 +103,19 @@ int cli_uint(const char *what, const char *s, unsigned min, unsigned max, unsign
         return cli_fail(RAPT_EXIT_USAGE, "%s '%s': must be at least %u", what, s, min);
     *out = (unsigned)v;
     return 0;
+}
+
+int cli_sla(const char *cmd, const char *spec, int usage_code, size_t *stage_len, double *seconds)
+{
+    int r = rapt_report_sla_parse(spec, stage_len, seconds);
+    if (r == 0)
+        return 0;
+    return cli_fail(usage_code,
+                    "%s: --sla '%s': %s (use DURATION or STAGE=DURATION, e.g. 90s, build=1m30s)",
+                    cmd, spec,
+                    r == RAPT_EUNIT ? "unknown unit"
+                    : r == -ERANGE  ? "too large"
+                                    : "not a duration above zero");
 }
 
 int cli_double(const char *what, const char *s, double min, double max, bool min_open, double *out)

@@ -55,6 +55,11 @@ int cli_size(const char *what, const char *s, bool allow_zero, uint64_t *out);
 int cli_uint(const char *what, const char *s, unsigned min, unsigned max, unsigned *out);
 int cli_double(const char *what, const char *s, double min, double max, bool min_open, double *out);
 
+/* Checks an SLA target as `rapt report --sla` and `rapt run --sla` take it ("DURATION" or
+ * "STAGE=DURATION", rapt_report_sla_parse()); on failure prints the error line, prefixed by
+ * `cmd`, and returns `usage_code`, else 0 with *stage_len and *seconds set. */
+int cli_sla(const char *cmd, const char *spec, int usage_code, size_t *stage_len, double *seconds);
+
 /* Reads the machine through rapt_sys_read(); on a bad sysroot prints the error line and
  * returns RAPT_EXIT_USAGE, else 0. */
 int cli_read_sys(const char *cmd, const char *sysroot, rapt_sys_info *si);

@@ -211,17 +211,11 @@ static int exec_report(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < nslas; i++) {
-        r = rapt_report_add_sla_spec(rep, slas[i]);
-        if (r == RAPT_EUNIT || r == -EINVAL || r == -ERANGE) {
-            rc = cli_fail(RAPT_EXIT_USAGE,
-                          "report: --sla '%s': %s (use DURATION or STAGE=DURATION, e.g. 90s, "
-                          "build=1m30s)",
-                          slas[i],
-                          r == RAPT_EUNIT ? "unknown unit"
-                          : r == -ERANGE  ? "too large"
-                                          : "not a duration above zero");
+        size_t len;
+        double secs;
+        if ((rc = cli_sla("report", slas[i], RAPT_EXIT_USAGE, &len, &secs)))
             goto out;
-        }
+        r = rapt_report_add_sla_spec(rep, slas[i]);
         if (r < 0) {
             rc = cli_fail(RAPT_EXIT_SYSTEM, "report: %s", rapt_strerror(r));
             goto out;

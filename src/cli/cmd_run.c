@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/run_report.h"
 #include "lib/runner.h"
 #include "rapt/rapt.h"
 
@@ -81,6 +82,13 @@ static const char usage_more[] =
     "  -v, --verbose           print each command before its output\n"
     "  --dry-run               print the commands, run nothing\n"
     "  --bar, --eta            progress and time left (on a terminal only)\n"
+    "reports (see 'rapt report'):\n"
+    "  --report FILE           write an HTML report of the run at its end\n"
+    "  --summary FILE          write its JSON summary (schema rapt.summary/1)\n"
+    "  --sla DURATION          a runtime target for every job (STAGE=DURATION: one stage's);\n"
+    "                          repeatable; above 80% warns, above it is a violation\n"
+    "  --stage NAME            the stage of every job, for per-stage figures and SLAs\n"
+    "  --stage-col N           input column N names each job's stage\n"
     "logs:\n"
     "  --joblog FILE           GNU parallel's joblog (+FILE appends)\n"
     "  --resume                skip the jobs already in the joblog\n"
@@ -90,8 +98,9 @@ static const char usage_more[] =
     "  --will-cite             accepted for GNU parallel's sake; does nothing\n"
     "  -h, --help              show this help\n"
     "\n"
-    "Exit status: 0 all succeeded, 1-100 jobs failed, 101 more failed, 255 other errors or\n"
-    "an interrupted run, 254 bad usage; --halt as in GNU parallel (see 'man rapt').\n";
+    "Exit status: 0 all succeeded, 1-100 jobs failed, 101 more failed, 255 other errors,\n"
+    "an interrupted run or a report that could not be written, 254 bad usage; --halt as in\n"
+    "GNU parallel (see 'man rapt').\n";
 
 /* A third part, so that no literal passes 4095 bytes. */
 static const char usage_learn[] =
@@ -154,6 +163,11 @@ enum {
     OPT_ORDER,
     OPT_PRIORITY_COL,
     OPT_DEADLINE_COL,
+    OPT_REPORT,
+    OPT_SUMMARY,
+    OPT_SLA,
+    OPT_STAGE,
+    OPT_STAGE_COL,
 };
 
 /* The log callback: warnings and errors as rapt's usual one-liners. Notes (how jobs are
@@ -477,6 +491,11 @@ static int exec_run(int argc, char **argv)
         {"order", required_argument, NULL, OPT_ORDER},
         {"priority-col", required_argument, NULL, OPT_PRIORITY_COL},
         {"deadline-col", required_argument, NULL, OPT_DEADLINE_COL},
+        {"report", required_argument, NULL, OPT_REPORT},
+        {"summary", required_argument, NULL, OPT_SUMMARY},
+        {"sla", required_argument, NULL, OPT_SLA},
+        {"stage", required_argument, NULL, OPT_STAGE},
+        {"stage-col", required_argument, NULL, OPT_STAGE_COL},
         {"help", no_argument, NULL, 'h'},
         {0, 0, 0, 0},
     };
@@ -498,6 +517,8 @@ static int exec_run(int argc, char **argv)
     char dbuf[64];
     size_t dlen = 0;
     const char *colsep = NULL;
+    run_report rr;
+    run_report_init(&rr);
     opterr = 0;
     optind = 1;
     int c, rc = 0;
@@ -632,6 +653,17 @@ static int exec_run(int argc, char **argv)
             break;
         case OPT_DEADLINE_COL:
             if (cli_uint("run: --deadline-col", optarg, 1, 1000000, &o.learn.deadline_col))
+                return RUN_EXIT_USAGE;
+            break;
+        case OPT_REPORT: rr.html = optarg; break;
+        case OPT_SUMMARY: rr.summary = optarg; break;
+        case OPT_SLA:
+            if (run_report_sla(&rr, optarg))
+                return RUN_EXIT_USAGE;
+            break;
+        case OPT_STAGE: rr.stage = optarg; break;
+        case OPT_STAGE_COL:
+            if (cli_uint("run: --stage-col", optarg, 1, 1u << 16, &rr.stage_col))
                 return RUN_EXIT_USAGE;
             break;
         case OPT_CITE: break;
@@ -833,12 +865,20 @@ static int exec_run(int argc, char **argv)
         }
         o.total_known = true;
     }
+    /* Last of the checks, so nothing runs when a report could not be written. */
+    if ((rc = run_report_prepare(&rr, o.dry_run, &o.report))) {
+        rapt__input_destroy(in);
+        free(command);
+        run_report_free(&rr);
+        return rc;
+    }
     /* The history last, so that every usage error above costs no file. */
     static hist_log hl;
     rapt_history *hist = NULL;
     if (!no_history && !o.dry_run && (rc = open_history(history, &hl, &hist)) != 0) {
         rapt__input_destroy(in);
         free(command);
+        run_report_free(&rr);
         return rc;
     }
     o.learn.history = hist;
@@ -854,7 +894,11 @@ static int exec_run(int argc, char **argv)
     rc = rapt__run(&o, &res);
     rapt_history_close(hist); /* writes what a busy file kept back */
     free(command);
-    if (rc < 0)
+    if (rc < 0) {
+        run_report_free(&rr);
         return cli_fail(res.usage_error ? RUN_EXIT_USAGE : RUN_EXIT_OTHER, "run: %s", res.error);
-    return res.exit_code;
+    }
+    rc = run_report_end(&rr, res.exit_code);
+    run_report_free(&rr);
+    return rc;
 }

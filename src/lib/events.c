@@ -22,6 +22,8 @@ struct rapt__events {
     uint64_t start_mono;
     int err;
     rapt__jw w;
+    rapt__events_sink sink;
+    void *sink_ud;
 };
 
 int rapt__events_open(rapt__events **out, const char *path, bool append, uint64_t start_mono)
@@ -31,8 +33,11 @@ int rapt__events_open(rapt__events **out, const char *path, bool append, uint64_
     if (!ev)
         return -ENOMEM;
     ev->start_mono = start_mono;
-    ev->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (append ? 0 : O_TRUNC), 0644);
-    if (ev->fd < 0) {
+    ev->fd = -1;
+    if (path)
+        ev->fd =
+            open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (append ? 0 : O_TRUNC), 0644);
+    if (path && ev->fd < 0) {
         int e = errno;
         free(ev);
         return -e;
@@ -53,8 +58,15 @@ void rapt__events_close(rapt__events *ev)
         return;
     fclose(ev->mem);
     free(ev->buf);
-    close(ev->fd);
+    if (ev->fd >= 0)
+        close(ev->fd);
     free(ev);
+}
+
+void rapt__events_set_sink(rapt__events *ev, rapt__events_sink sink, void *ud)
+{
+    ev->sink = sink;
+    ev->sink_ud = ud;
 }
 
 int rapt__events_error(const rapt__events *ev)
@@ -89,7 +101,10 @@ static int finish(rapt__events *ev)
     rapt__jw_done(&ev->w);
     if (fflush(ev->mem) != 0)
         return ev->err = -ENOMEM;
-    if (ev->err)
+    /* The sink first, and whatever became of the file: it must see every record. */
+    if (ev->sink)
+        ev->sink(ev->sink_ud, ev->buf, ev->size);
+    if (ev->err || ev->fd < 0)
         return ev->err;
     ssize_t n;
     do
@@ -168,8 +183,18 @@ int rapt__events_run_start(rapt__events *ev, const rapt__ev_run *r, uint64_t now
     str_or_null(w, "output", r->output);
     rapt__jw_key(w, "keep_order");
     rapt__jw_bool(w, r->keep_order);
-    rapt__jw_key(w, "sla_s");
-    rapt__jw_null(w);
+    secs_or_null(w, "sla_s", r->sla_s);
+    rapt__jw_key(w, "sla_stages");
+    if (r->nsla_stages) {
+        rapt__jw_obj(w);
+        for (size_t i = 0; i < r->nsla_stages; i++) {
+            rapt__jw_key(w, r->sla_stages[i].stage);
+            rapt__jw_fixed(w, r->sla_stages[i].seconds, 6);
+        }
+        rapt__jw_end(w);
+    } else {
+        rapt__jw_null(w);
+    }
     rapt__jw_end(w);
     return finish(ev);
 }
@@ -191,6 +216,16 @@ static void job_common(rapt__jw *w, const rapt__ev_job *j)
     rapt__jw_strn(w, j->cmd ? j->cmd : "", j->cmd ? j->cmd_len : 0);
 }
 
+/* The job's stage, the same in job_start and job_end so a report reads either. */
+static void stage(rapt__jw *w, const rapt__ev_job *j)
+{
+    rapt__jw_key(w, "stage");
+    if (j->stage)
+        rapt__jw_strn(w, j->stage, j->stage_len);
+    else
+        rapt__jw_null(w);
+}
+
 int rapt__events_job_start(rapt__events *ev, const rapt__ev_job *j, uint64_t now_mono,
                            uint64_t now_wall)
 {
@@ -202,8 +237,7 @@ int rapt__events_job_start(rapt__events *ev, const rapt__ev_job *j, uint64_t now
         rapt__jw_strn(w, j->args[i].p, j->args[i].len);
     rapt__jw_end(w);
     str_or_null(w, "class", j->cls);
-    rapt__jw_key(w, "stage");
-    rapt__jw_null(w);
+    stage(w, j);
     opt(w, "input_bytes", j->input_bytes);
     opt(w, "reservation", j->reservation);
     opt(w, "predicted_peak", j->predicted_peak);
@@ -217,8 +251,7 @@ int rapt__events_job_end(rapt__events *ev, const rapt__ev_job *j, uint64_t now_m
     rapt__jw *w = begin(ev, "job_end", now_mono, now_wall);
     job_common(w, j);
     str_or_null(w, "class", j->cls);
-    rapt__jw_key(w, "stage");
-    rapt__jw_null(w);
+    stage(w, j);
     rapt__jw_key(w, "start");
     if (j->start_wall_ns)
         rapt__jw_fixed(w, (double)j->start_wall_ns / 1e9, 6);

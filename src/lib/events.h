@@ -22,12 +22,29 @@
 typedef struct rapt__events rapt__events;
 
 /* Opens path (truncated, or appended to when append is set). start_mono is the run's start
- * on the monotonic clock (ns), from which every record's "mono" is counted. 0 or -errno. */
+ * on the monotonic clock (ns), from which every record's "mono" is counted. path NULL makes a
+ * writer without a file, for a sink alone. 0 or -errno. */
 int rapt__events_open(rapt__events **out, const char *path, bool append, uint64_t start_mono);
 void rapt__events_close(rapt__events *ev);
 
+/* A sink is handed every record the writer formats: [line, line + len) is the record with its
+ * '\n', exactly the bytes the file gets, borrowed for the call. It is called before the record
+ * is written, and also when the file has failed, so an in-memory consumer (rapt run --report)
+ * sees the whole run whatever happens to the file. A sink cannot fail the writer: it keeps its
+ * own errors. */
+typedef void (*rapt__events_sink)(void *ud, const char *line, size_t len);
+
+/* Installs (or, with NULL, removes) the sink. */
+void rapt__events_set_sink(rapt__events *ev, rapt__events_sink sink, void *ud);
+
 /* The first write error (negative errno), or 0. Records after an error are dropped. */
 int rapt__events_error(const rapt__events *ev);
+
+/* A per-stage runtime target, for run_start's options.sla_stages. */
+typedef struct rapt__ev_sla {
+    const char *stage;
+    double seconds;
+} rapt__ev_sla;
 
 /* A value that may be unknown (written as null). */
 typedef struct rapt__opt_u64 {
@@ -54,6 +71,9 @@ typedef struct rapt__ev_run {
     const char *order;  /* "input" */
     const char *output; /* "group", "line", "ungroup" */
     bool keep_order;
+    double sla_s;                   /* --sla DURATION: the all-jobs target; < 0: null */
+    const rapt__ev_sla *sla_stages; /* --sla STAGE=DURATION; nsla_stages 0: null */
+    size_t nsla_stages;
 } rapt__ev_run;
 
 /* One job attempt, for job_start and job_end. */
@@ -66,6 +86,8 @@ typedef struct rapt__ev_job {
     const rapt__val *args;
     size_t nargs;
     const char *cls;
+    const char *stage; /* --stage or --stage-col; NULL: null */
+    size_t stage_len;
     rapt__opt_u64 input_bytes, reservation, predicted_peak;
     double predicted_runtime; /* < 0: null */
     /* job_end */

@@ -92,6 +92,9 @@ static void free_run(rapt__rrun *run)
     free(run->env_class);
     free(run->samples.p);
     free(run->decisions.p);
+    for (unsigned i = 0; i < run->nsla_stages; i++)
+        free(run->sla_stages[i].name);
+    free(run->sla_stages);
 }
 
 void rapt_report_destroy(rapt_report *r)
@@ -151,12 +154,10 @@ int rapt_report_add_sla(rapt_report *r, const char *stage, double seconds)
     return 0;
 }
 
-int rapt_report_add_sla_spec(rapt_report *r, const char *spec)
+int rapt_report_sla_parse(const char *spec, size_t *stage_len, double *seconds)
 {
-    if (!r || !spec || !*spec)
+    if (!spec || !*spec || !stage_len || !seconds)
         return -EINVAL;
-    if (r->finished)
-        return RAPT_ECLOSED;
     /* The last '=' splits, so a stage named "a=b" can still be given as "a=b=5s"; durations
      * never contain '='. */
     const char *eq = strrchr(spec, '=');
@@ -169,12 +170,28 @@ int rapt_report_add_sla_spec(rapt_report *r, const char *spec)
         return rc;
     if (ns == 0)
         return -EINVAL;
-    if (!eq)
-        return rapt_report_add_sla(r, NULL, (double)ns / 1e9);
-    char *stage = strndup(spec, (size_t)(eq - spec));
+    *stage_len = eq ? (size_t)(eq - spec) : 0;
+    *seconds = (double)ns / 1e9;
+    return 0;
+}
+
+int rapt_report_add_sla_spec(rapt_report *r, const char *spec)
+{
+    if (!r)
+        return -EINVAL;
+    if (r->finished)
+        return RAPT_ECLOSED;
+    size_t len;
+    double secs;
+    int rc = rapt_report_sla_parse(spec, &len, &secs);
+    if (rc < 0)
+        return rc;
+    if (!len)
+        return rapt_report_add_sla(r, NULL, secs);
+    char *stage = strndup(spec, len);
     if (!stage)
         return -ENOMEM;
-    rc = rapt_report_add_sla(r, stage, (double)ns / 1e9);
+    rc = rapt_report_add_sla(r, stage, secs);
     free(stage);
     return rc;
 }
@@ -583,10 +600,26 @@ static int on_run_start(rapt_report *r, rec *c, double t, double mono)
                *measure = strf(c, "measure"), *src = strf(c, "mem_limit_source"),
                *env = strf(c, "env_class");
     bool has_sla = false;
+    json_t *stage_slas = NULL;
     json_t *opt = json_object_get(c->o, "options");
     if (opt && json_is_object(opt)) {
         rec oc = {.o = opt, .event = "run_start.options"};
         has_sla = nonneg(&oc, "sla_s", &sla) && sla > 0;
+        stage_slas = json_object_get(opt, "sla_stages");
+        if (stage_slas && json_is_null(stage_slas))
+            stage_slas = NULL;
+        if (stage_slas && !json_is_object(stage_slas))
+            rec_bad(&oc, "sla_stages", "expected an object");
+        const char *k;
+        json_t *v;
+        json_object_foreach(stage_slas, k, v)
+        {
+            if (!*k || !json_is_number(v) || !isfinite(json_number_value(v)) ||
+                json_number_value(v) <= 0) {
+                rec_bad(&oc, "sla_stages", "expected stage names with targets above zero");
+                break;
+            }
+        }
         if (oc.bad) {
             c->bad = true;
             memcpy(c->why, oc.why, sizeof(c->why));
@@ -614,6 +647,23 @@ static int on_run_start(rapt_report *r, rec *c, double t, double mono)
         run->total_jobs = total;
     if (has_sla)
         run->sla_s = sla;
+    /* Per-stage targets (rapt run --sla STAGE=DURATION); as many as there can be stages. */
+    size_t nss = stage_slas ? json_object_size(stage_slas) : 0;
+    if (nss &&
+        !(run->sla_stages = calloc(RAPT__MIN(nss, RAPT__R_STAGES_MAX), sizeof(*run->sla_stages))))
+        return -ENOMEM;
+    const char *k;
+    json_t *v;
+    json_object_foreach(stage_slas, k, v)
+    {
+        if (run->nsla_stages == RAPT__R_STAGES_MAX)
+            break;
+        rapt__rsla_run *e = &run->sla_stages[run->nsla_stages];
+        if (!(e->name = strdup(k)))
+            return -ENOMEM;
+        e->target = json_number_value(v);
+        run->nsla_stages++;
+    }
     if (set_str(&run->run_id, id) || set_str(&run->host, host) || set_str(&run->command, cmd) ||
         set_str(&run->version, ver) || set_str(&run->measure, measure) ||
         set_str(&run->limit_source, src) || set_str(&run->env_class, env))

@@ -1194,7 +1194,9 @@ int rapt__report_analyze(rapt_report *r)
         an->cpus = an->slots;
 
     /* A run's own --sla (run_start options.sla_s) applies when the caller gave no target for
-     * all jobs; with several runs, the strictest. */
+     * all jobs; with several runs, the strictest. The same for each stage's target
+     * (options.sla_stages): the caller's target for a stage wins, else the strictest run's. */
+    size_t ncaller = r->nslas;
     bool have_all = false;
     for (size_t i = 0; i < r->nslas; i++)
         have_all |= !r->slas[i].stage_name;
@@ -1205,6 +1207,23 @@ int rapt__report_analyze(rapt_report *r)
                 sla = fmin(sla, r->runs[i].sla_s);
         if (isfinite(sla) && (rc = rapt_report_add_sla(r, NULL, sla)) < 0)
             return rc;
+    }
+
+    for (size_t i = 0; i < r->nruns; i++) {
+        for (unsigned k = 0; k < r->runs[i].nsla_stages; k++) {
+            const rapt__rsla_run *e = &r->runs[i].sla_stages[k];
+            double target = e->target;
+            size_t at = 0;
+            while (at < r->nslas &&
+                   !(r->slas[at].stage_name && !strcmp(r->slas[at].stage_name, e->name)))
+                at++;
+            if (at < ncaller)
+                continue;
+            if (at < r->nslas)
+                target = fmin(target, r->slas[at].target);
+            if ((rc = rapt_report_add_sla(r, e->name, target)) < 0)
+                return rc;
+        }
     }
 
     resolve_slas(r);

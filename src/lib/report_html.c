@@ -530,7 +530,6 @@ static void sample_bins(const rapt_report *r, bool decisions, sbins *sb)
             long b0 = (long)floor((a - an->t0) / bw), b1 = (long)floor((e - an->t0) / bw);
             b0 = b0 < 0 ? 0 : b0;
             b1 = b1 >= BINS ? BINS - 1 : b1;
-            double cpu = pt->cpu_n ? pt->cpu_sum / pt->cpu_n : NAN;
             for (long b = b0; b <= b1; b++) {
                 double ov =
                     fmin(e, an->t0 + (double)(b + 1) * bw) - fmax(a, an->t0 + (double)b * bw);
@@ -544,7 +543,24 @@ static void sample_bins(const rapt_report *r, bool decisions, sbins *sb)
                 if (!isnan(pt->budget_min))
                     sb->budget[b] =
                         isnan(sb->budget[b]) ? pt->budget_min : fmin(sb->budget[b], pt->budget_min);
-                if (!isnan(cpu)) {
+            }
+            /* cpu_pct is what the jobs used since the previous sample (docs/events.md), so it
+             * covers the time up to this point, not after it. */
+            if (!pt->cpu_n)
+                continue;
+            double cpu = pt->cpu_sum / pt->cpu_n;
+            double ca = k > 0 ? s->p[k - 1].t1 : isfinite(ru->started) ? ru->started : ru->first;
+            double ce = pt->t1;
+            if (!(ce > ca))
+                continue;
+            b0 = (long)floor((ca - an->t0) / bw);
+            b1 = (long)floor((ce - an->t0) / bw);
+            b0 = b0 < 0 ? 0 : b0;
+            b1 = b1 >= BINS ? BINS - 1 : b1;
+            for (long b = b0; b <= b1; b++) {
+                double ov =
+                    fmin(ce, an->t0 + (double)(b + 1) * bw) - fmax(ca, an->t0 + (double)b * bw);
+                if (ov > 0) {
                     sb->cpu_acc[b] += cpu * ov;
                     sb->cpu_w[b] += ov;
                 }
@@ -822,17 +838,23 @@ static void memory_chart(const rapt_report *r, FILE *f)
     }
     sample_bins(r, false, sbn);
     const double *used = sbn->used, *budget_b = sbn->budget;
-    double ymax = 0;
+    double ymax = 0, bmax = 0;
     for (int b = 0; b < BINS; b++) {
         ymax = fmax(ymax, top[b]);
         if (!isnan(used[b]))
             ymax = fmax(ymax, used[b]);
         if (!isnan(budget_b[b]))
-            ymax = fmax(ymax, budget_b[b]);
+            bmax = fmax(bmax, budget_b[b]);
     }
     bool budget = an->budget != RAPT__R_NONE && an->budget > 0;
     if (budget)
-        ymax = fmax(ymax, (double)an->budget);
+        bmax = fmax(bmax, (double)an->budget);
+    /* The budget is drawn when the jobs used a visible part of it (a quarter): a real run of
+     * small jobs on a large host would otherwise be a flat line under a 20 GiB budget. */
+    double data_max = ymax;
+    bool budget_on = bmax > 0 && bmax <= 4 * fmax(data_max, 1);
+    if (budget_on)
+        ymax = fmax(ymax, bmax);
     /* The limit is drawn when it is on the same scale; a 24 GiB host limit under 100 MiB of
      * jobs would flatten everything. */
     bool limit = an->limit != RAPT__R_NONE && (double)an->limit <= 1.6 * fmax(ymax, 1);
@@ -861,6 +883,9 @@ static void memory_chart(const rapt_report *r, FILE *f)
     }
     if (any_used)
         fprintf(f, " The line is the memory the samples measured in use.");
+    if (bmax > 0 && !budget_on)
+        fprintf(f, " The budget (%s) is off the scale: the jobs held at most %.0f%% of it.",
+                bytes(bmax, b1, sizeof(b1)), 100.0 * data_max / bmax);
     if (an->limit != RAPT__R_NONE && !limit)
         fprintf(f, " The limit (%s) is off the scale.", bytes((double)an->limit, b1, sizeof(b1)));
     fprintf(f, "</p>\n");
@@ -940,7 +965,7 @@ static void memory_chart(const rapt_report *r, FILE *f)
     bool sb = false;
     for (int b = 0; b < BINS; b++)
         sb |= !isnan(budget_b[b]);
-    if (sb) {
+    if (sb && budget_on) {
         fprintf(f, "<path class=\"budget\" d=\"");
         bool pen = false;
         for (int b = 0; b < BINS; b++) {
@@ -959,7 +984,7 @@ static void memory_chart(const rapt_report *r, FILE *f)
             pen = true;
         }
         fprintf(f, "\"/>\n");
-    } else if (budget) {
+    } else if (budget && budget_on) {
         fprintf(f, "<line class=\"budget\" x1=\"");
         co(f, p.x);
         fprintf(f, "\" x2=\"");
@@ -986,7 +1011,7 @@ static void memory_chart(const rapt_report *r, FILE *f)
     lx = legend(f, lx, ly, NULL, palette[0], per_job ? "jobs (stacked)" : "slots (stacked)");
     if (any_used)
         lx = legend(f, lx, ly, NULL, "#222", "in use (samples)");
-    if (sb || budget) {
+    if (budget_on) {
         char lab[64];
         snprintf(lab, sizeof(lab), "budget %s",
                  budget ? bytes((double)an->budget, b1, sizeof(b1)) : "");

@@ -129,6 +129,12 @@ typedef struct rapt__rseries {
 } rapt__rseries;
 
 /* ---- per run ----------------------------------------------------------------------------- */
+/* A run's own per-stage target (run_start options.sla_stages). */
+typedef struct rapt__rsla_run {
+    char *name;
+    double target;
+} rapt__rsla_run;
+
 typedef struct rapt__rrun {
     char *run_id, *host, *command, *version, *measure, *limit_source, *env_class;
     double base;         /* absolute seconds at the run's mono 0 */
@@ -150,6 +156,10 @@ typedef struct rapt__rrun {
     char end_reason[16];
     rapt__rseries samples;   /* sample records */
     rapt__rseries decisions; /* decision records */
+
+    /* options.sla_stages: the run's own per-stage targets */
+    rapt__rsla_run *sla_stages;
+    unsigned nsla_stages;
 } rapt__rrun;
 
 /* A job_start whose job_end has not come yet. */

@@ -211,8 +211,11 @@ typedef struct runner {
     double psi;              /* memory PSI some avg10, NaN when unknown */
     int psi_fd;              /* a memory PSI trigger (refreshes at once when it fires), or -1 */
     uint64_t psi_wakeups;    /* how often it fired */
-    double cpu_pct;          /* rapt's cgroup CPU, % of its capacity, for the sample records */
+    double cpu_pct;          /* the jobs' CPU, % of the effective CPUs, for the samples */
     uint64_t ooms_container; /* OOM kills counted in rapt's own cgroup so far */
+
+    /* the samples' cpu_pct: the jobs' CPU time at the last sample, and when */
+    uint64_t cpu_prev_ns, cpu_prev_t;
     /* -j auto */
     unsigned target; /* jobs to run at once now */
     double share;    /* CPU share of finished jobs (EWMA of (user + sys) / wall) */
@@ -675,6 +678,23 @@ static rapt__opt_u64 input_bytes(const rjob *j)
     return v;
 }
 
+/* The job's stage: --stage for every job, or its input column --stage-col (none when the
+ * record has fewer columns, or that column is empty). */
+static void job_stage(const runner *r, const rjob *j, const char **stage, size_t *len)
+{
+    const rapt__run_report *rp = &r->o->report;
+    *stage = NULL;
+    *len = 0;
+    if (rp->stage) {
+        *stage = rp->stage;
+        *len = strlen(rp->stage);
+    } else if (rp->stage_col && !j->raw && rp->stage_col <= j->nargs &&
+               job_args(j)[rp->stage_col - 1].len) {
+        *stage = job_args(j)[rp->stage_col - 1].p;
+        *len = job_args(j)[rp->stage_col - 1].len;
+    }
+}
+
 static void fill_ev_job(runner *r, rjob *j, rapt__ev_job *e)
 {
     memset(e, 0, sizeof(*e));
@@ -696,13 +716,14 @@ static void fill_ev_job(runner *r, rjob *j, rapt__ev_job *e)
             known(j->pred.peak.value >= 1.8e19 ? UINT64_MAX : (uint64_t)ceil(j->pred.peak.value));
     if (j->pred_ok && j->pred.runtime.basis != RAPT_BASIS_NONE)
         e->predicted_runtime = j->pred.runtime.value;
+    job_stage(r, j, &e->stage, &e->stage_len);
 }
 
 static void check_events(runner *r)
 {
     if (r->ev && rapt__events_error(r->ev) && !r->fatal) {
-        logf_(r, RAPT_LOG_ERROR, "writing events to '%s': %s; starting no more jobs", r->o->events,
-              rapt_strerror(rapt__events_error(r->ev)));
+        logf_(r, RAPT_LOG_ERROR, "writing events to '%s': %s; starting no more jobs",
+              r->o->events ? r->o->events : "(memory)", rapt_strerror(rapt__events_error(r->ev)));
         r->fatal = rapt__events_error(r->ev);
         if (!r->stop) {
             r->stop = 1;
@@ -2325,7 +2346,6 @@ static void mem_tick(runner *r, uint64_t now)
             r->avail_known = true;
         }
         r->psi = smp.value[RAPT_METRIC_PSI_MEMORY];
-        r->cpu_pct = smp.value[RAPT_METRIC_CGROUP_CPU];
     } else if (r->have_si && rapt_sys_refresh(NULL, &r->si_live) == 0) {
         r->limit = r->si_live.mem.limit;
         r->avail = r->si_live.mem.available;
@@ -2356,6 +2376,42 @@ static void mem_tick(runner *r, uint64_t now)
     r->budget = rapt__adm_budget(c, r->limit, r->avail_known ? r->avail : r->limit, cur_sum);
     rapt_gate_resize(r->gate, RAPT_GATE_UNLIMITED, r->budget);
     mem_protect(r, now);
+}
+
+/* The CPU time of every job so far: the finished ones (rapt's waited-for children, with
+ * what they waited for) and the running ones' process trees now. */
+static uint64_t jobs_cpu_ns(runner *r)
+{
+    struct rusage ru;
+    uint64_t ns = 0;
+    if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
+        ns = (uint64_t)ru.ru_utime.tv_sec * 1000000000ull + (uint64_t)ru.ru_utime.tv_usec * 1000 +
+             (uint64_t)ru.ru_stime.tv_sec * 1000000000ull + (uint64_t)ru.ru_stime.tv_usec * 1000;
+    for (unsigned s = 0; s < r->nslots; s++) {
+        rjob *j = r->slots[s];
+        uint64_t t;
+        if (j && j->pid > 0 && j->st != RAPT__JS_REAPED && j->st != RAPT__JS_STOPPING_REAPED &&
+            rapt__proc_tree_cpu(&r->root, j->pid, &t) == 0)
+            ns += t;
+    }
+    return ns;
+}
+
+/* The sample's cpu_pct: the jobs' CPU since the last sample, as a share of the effective
+ * CPUs (docs/events.md). Per sample (1 Hz), a walk of the running jobs' trees: cheap next to
+ * the jobs, and exact to the run where a cgroup's figure would count the whole container.
+ * A job reaped between two samples moves its time from the trees to the rusage, so the sum
+ * only grows; what falls between (a zombie's last ticks) is clamped, never negative. */
+static void sample_cpu(runner *r, uint64_t now)
+{
+    uint64_t cpu = jobs_cpu_ns(r);
+    unsigned cpus = r->o->cpus ? r->o->cpus : r->o->si ? r->o->si->cpu.effective : 0;
+    if (now > r->cpu_prev_t && cpus) {
+        double used = (double)rapt__sat_sub(cpu, r->cpu_prev_ns);
+        r->cpu_pct = RAPT__MIN(100.0, 100.0 * used / ((double)(now - r->cpu_prev_t) * cpus));
+    }
+    r->cpu_prev_ns = RAPT__MAX(cpu, r->cpu_prev_ns);
+    r->cpu_prev_t = now;
 }
 
 static void tick(runner *r, uint64_t now)
@@ -2394,6 +2450,7 @@ static void tick(runner *r, uint64_t now)
                             : r->have_si && rapt_sys_refresh(NULL, &r->si_live) == 0 &&
                                   r->si_live.mem.available_known;
         uint64_t avail_v = r->mem ? r->avail : r->si_live.mem.available;
+        sample_cpu(r, now);
         const char *limited = r->running >= (r->target ? r->target : r->nslots) ? "slots"
                               : r->input_done && !queued(r)                     ? "none"
                               : r->last_why == WHY_MEMORY                       ? "memory"
@@ -2408,7 +2465,7 @@ static void tick(runner *r, uint64_t now)
                                .mem_used = used_known ? known(used) : unknown,
                                .mem_available = avail ? known(avail_v) : unknown,
                                .mem_budget = r->mem ? known(r->budget) : unknown,
-                               .cpu_pct = r->mem && !isnan(r->cpu_pct) ? r->cpu_pct : -1,
+                               .cpu_pct = isnan(r->cpu_pct) ? -1 : r->cpu_pct,
                                .limited_by = limited,
                                .jobs = sj,
                                .njobs = r->running <= 64 ? nsj : 65};
@@ -2824,9 +2881,11 @@ static int setup(runner *r)
         (rc = rapt__joblog_open(&r->jl, o->joblog, truncate_log, keep_len)) < 0)
         return fail(r, rc != -ENOSPC && rc != -EIO && rc != -EDQUOT, rc, "--joblog '%s': %s",
                     o->joblog, rapt_strerror(rc));
-    if (o->events && !o->dry_run &&
+    if ((o->events || o->report.sink) && !o->dry_run &&
         (rc = rapt__events_open(&r->ev, o->events, o->resume != RAPT__RESUME_NONE, r->t0)) < 0)
         return fail(r, true, rc, "--events '%s': %s", o->events, rapt_strerror(rc));
+    if (r->ev && o->report.sink)
+        rapt__events_set_sink(r->ev, o->report.sink, o->report.sink_ud);
     if (o->results && !o->dry_run && mkdir(o->results, 0755) < 0 && errno != EEXIST)
         return fail(r, true, -errno, "--results '%s': %s", o->results, strerror(errno));
 
@@ -2866,6 +2925,8 @@ static int setup(runner *r)
     r->target = o->jobs_auto && o->cpus && o->cpus < r->nslots ? o->cpus : r->nslots;
     r->psi = NAN;
     r->cpu_pct = NAN;
+    r->cpu_prev_t = r->t0;
+    r->cpu_prev_ns = jobs_cpu_ns(r);
     if (o->mem.aware && !o->dry_run && o->si && o->si->mem.limit_bound != RAPT_BOUND_UNKNOWN &&
         (rc = setup_memory(r)) < 0)
         return rc;
@@ -2968,7 +3029,10 @@ static int setup(runner *r)
                             .halt = o->halt.when == RAPT__HALT_NEVER ? "never" : o->halt.text,
                             .order = rapt_sched_order_name(o->learn.order),
                             .output = outname,
-                            .keep_order = o->keep_order};
+                            .keep_order = o->keep_order,
+                            .sla_s = o->report.sla_s > 0 ? o->report.sla_s : -1,
+                            .sla_stages = o->report.sla_stages,
+                            .nsla_stages = o->report.nsla_stages};
         rapt__events_run_start(r->ev, &run, r->t0, r->t0_wall);
         check_events(r);
     }

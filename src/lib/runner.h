@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "lib/admit.h"
+#include "lib/events.h"
 #include "lib/input.h"
 #include "lib/output.h"
 #include "rapt/history.h"
@@ -95,6 +96,16 @@ typedef struct rapt__run_learn {
     unsigned deadline_col;  /* --deadline-col N: value N is the job's deadline, a duration
                                after the run's start; 0 = none */
 } rapt__run_learn;
+/* What rapt run --report, --summary, --sla and --stage add to a run (docs/report.md). */
+typedef struct rapt__run_report {
+    rapt__events_sink sink; /* handed every events record, with or without --events; NULL none */
+    void *sink_ud;
+    const char *stage;  /* --stage NAME: every job's stage; NULL for none */
+    unsigned stage_col; /* --stage-col N: input column N (1-based) is the job's stage; 0 none */
+    double sla_s;       /* --sla DURATION, for run_start's options.sla_s; < 0 for none */
+    const rapt__ev_sla *sla_stages; /* --sla STAGE=DURATION, for options.sla_stages */
+    size_t nsla_stages;
+} rapt__run_report;
 
 typedef struct rapt__run_opts {
     const char *command; /* the command words joined by spaces; "" for none */
@@ -120,6 +131,7 @@ typedef struct rapt__run_opts {
     bool joblog_append; /* "+FILE" */
     rapt__resume resume;
     const char *events;
+    rapt__run_report report;
     bool bar, eta;
     rapt__measure measure;
     const char *shell;   /* for commands with shell syntax; "/bin/sh" by default */

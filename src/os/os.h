@@ -407,4 +407,8 @@ int rapt__jobcg_reap_stale(const rapt__jobcg_opts *o, unsigned *runs, unsigned *
  * no cgroup measures jobs). Returns 0 or -errno (-ESRCH when pid is gone). */
 int rapt__proc_tree_rss(const rapt__root *r, pid_t pid, uint64_t *bytes);
 
+/* The CPU time (user + system, ns) of a process and its descendants, including the children
+ * each has waited for, from /proc. Returns 0 or -errno (-ESRCH when pid is gone). */
+int rapt__proc_tree_cpu(const rapt__root *r, pid_t pid, uint64_t *ns);
+
 #endif /* RAPT_OS_H */

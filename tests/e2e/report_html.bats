@@ -103,6 +103,23 @@ blank_png_size() {
     no_console
 }
 
+@test "the report of a real rapt run renders without console errors" {
+    need_chromium
+    # Two stages with targets, a failure, memory and CPU: every chart and table has data.
+    printf 'a 0.2 10\na 1.5 30\nb 0.1 5\nb 1.2 20\nb x 0\n' > in.txt
+    run "$RAPT" run -j2 --colsep ' ' --stage-col 1 --sla a=1s --sla b=2s --report run.html \
+        "$TESTCHILD" alloc {3} spin {2} -- :::: in.txt
+    [ "$status" -eq 1 ] # the job with the bad number fails
+    grep -q 'aria-label="CPU utilisation over time"' run.html
+    grep -q 'measured (samples)' run.html
+    browse run.html run.png 3000
+    no_console
+    blank=$(blank_png_size 3000)
+    size=$(stat -c %s run.png)
+    echo "screenshot: $size bytes (blank page: $blank bytes)" >&3
+    [ "$size" -gt $((blank * 4)) ]
+}
+
 @test "the check catches a JavaScript error" {
     need_chromium
     printf '<!DOCTYPE html><html><head><meta charset="utf-8"><title>x</title></head><body>

@@ -302,6 +302,74 @@ START_TEST(sla_from_run_options)
 }
 END_TEST
 
+/* rapt run --sla STAGE=DURATION records its targets in run_start (options.sla_stages), so a
+ * later `rapt report` holds the stages to them; the caller's own target for a stage wins, and
+ * with several runs the strictest applies. */
+START_TEST(stage_slas_from_run_options)
+{
+    static const char *const runs[] = {
+        "{\"v\":1,\"event\":\"run_start\",\"t\":100,\"mono\":0,\"run_id\":\"a\",\"slots\":1,"
+        "\"options\":{\"sla_s\":null,\"sla_stages\":{\"x\":2,\"y\":10}}}",
+        "{\"v\":1,\"event\":\"run_start\",\"t\":200,\"mono\":0,\"run_id\":\"b\",\"slots\":1,"
+        "\"options\":{\"sla_stages\":{\"x\":5}}}",
+    };
+    static const char *const jobs[] = {
+        /* run b: stage x 3 s (over x's strictest 2 s), stage y 9 s (warning at 10 s) */
+        "{\"v\":1,\"event\":\"job_end\",\"t\":203,\"mono\":3,\"seq\":1,\"slot\":1,"
+        "\"stage\":\"x\",\"wall_s\":3,\"outcome\":\"success\"}",
+        "{\"v\":1,\"event\":\"job_end\",\"t\":212,\"mono\":12,\"seq\":2,\"slot\":1,"
+        "\"stage\":\"y\",\"wall_s\":9,\"outcome\":\"success\"}",
+    };
+    for (int caller = 0; caller < 2; caller++) {
+        rapt_report *r;
+        ck_assert_int_eq(rapt_report_create(&r, NULL), 0);
+        if (caller)
+            ck_assert_int_eq(rapt_report_add_sla_spec(r, "x=3.5s"), 0);
+        feed(r, runs[0]);
+        feed(r, runs[1]);
+        feed(r, jobs[0]);
+        feed(r, jobs[1]);
+        ck_assert_int_eq(rapt_report_finish(r), 0);
+        ck_assert_uint_eq(r->nslas, 2);
+        ck_assert_str_eq(r->slas[0].stage_name, "x");
+        ck_assert_double_eq(r->slas[0].target, caller ? 3.5 : 2);
+        ck_assert_uint_eq(r->slas[0].violated, caller ? 0 : 1);
+        ck_assert_uint_eq(r->slas[0].warned, caller ? 1 : 0);
+        ck_assert_str_eq(r->slas[1].stage_name, "y");
+        ck_assert_double_eq(r->slas[1].target, 10);
+        ck_assert_uint_eq(r->slas[1].warned, 1);
+        check_outputs(r);
+        rapt_report_destroy(r);
+    }
+    /* A malformed sla_stages makes the run_start bad, as any field of the wrong type does. */
+    rapt_report *r;
+    ck_assert_int_eq(rapt_report_create(&r, NULL), 0);
+    const char *bad = "{\"v\":1,\"event\":\"run_start\",\"t\":1,\"mono\":0,"
+                      "\"options\":{\"sla_stages\":{\"x\":-1}}}";
+    ck_assert_int_eq(rapt_report_feed_line(r, bad, strlen(bad)), RAPT_EPARSE);
+    bad = "{\"v\":1,\"event\":\"run_start\",\"t\":1,\"mono\":0,\"options\":{\"sla_stages\":3}}";
+    ck_assert_int_eq(rapt_report_feed_line(r, bad, strlen(bad)), RAPT_EPARSE);
+    rapt_report_destroy(r);
+}
+END_TEST
+
+START_TEST(sla_parse_without_report)
+{
+    size_t len = 99;
+    double s = 0;
+    ck_assert_int_eq(rapt_report_sla_parse("1m30s", &len, &s), 0);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_double_eq(s, 90);
+    ck_assert_int_eq(rapt_report_sla_parse("a=b=2.5", &len, &s), 0);
+    ck_assert_uint_eq(len, 3);
+    ck_assert_double_eq(s, 2.5);
+    ck_assert_int_eq(rapt_report_sla_parse("x=", &len, &s), -EINVAL);
+    ck_assert_int_eq(rapt_report_sla_parse("0", &len, &s), -EINVAL);
+    ck_assert_int_eq(rapt_report_sla_parse("5QB", &len, &s), RAPT_EUNIT);
+    ck_assert_int_eq(rapt_report_sla_parse(NULL, &len, &s), -EINVAL);
+}
+END_TEST
+
 START_TEST(sla_spec_parsing)
 {
     rapt_report *r;
@@ -486,7 +554,8 @@ START_TEST(bad_records)
         "{\"v\":1,\"event\":\"job_end\",\"t\":1,\"mono\":1,\"seq\":\"x\",\"wall_s\":1}",
         "{\"v\":1,\"event\":\"job_end\",\"t\":1,\"mono\":1,\"seq\":1,\"wall_s\":-1}",
         "{\"v\":1,\"event\":\"job_end\",\"t\":1,\"mono\":1,\"seq\":1}", /* no wall_s */
-        "{\"v\":1,\"event\":\"job_end\",\"t\":1,\"mono\":1,\"seq\":1,\"wall_s\":1,\"outcome\":\"exploded\"}",
+        ("{\"v\":1,\"event\":\"job_end\",\"t\":1,\"mono\":1,\"seq\":1,\"wall_s\":1,\"outcome\":"
+         "\"exploded\"}"),
         "{\"v\":1,\"event\":\"sample\",\"t\":1,\"mono\":1,\"jobs\":7}",
         "{\"v\":1,\"event\":\"run_start\",\"t\":1,\"mono\":0,\"options\":[1]}",
         "{\"v\":1,\"event\":\"job_start\",\"t\":1,\"mono\":\"soon\",\"seq\":1}",
@@ -886,6 +955,8 @@ static Suite *report_suite(void)
     RAPT_TCASE(s, memory_bound_from_decisions, 30);
     RAPT_TCASE(s, sla_from_run_options, 30);
     RAPT_TCASE(s, sla_spec_parsing, 30);
+    RAPT_TCASE(s, stage_slas_from_run_options, 30);
+    RAPT_TCASE(s, sla_parse_without_report, 30);
     RAPT_TCASE(s, events_md_example, 30);
     RAPT_TCASE(s, bad_records, 30);
     RAPT_TCASE(s, truncated_file, 30);

@@ -1,10 +1,11 @@
-/* proctree.c: the resident memory of a job's process tree, from /proc.
+/* proctree.c: the resident memory and CPU time of a job's process tree, from /proc.
  *
- * The fallback measure when rapt cannot give jobs a memory cgroup: sampled on the runner's
- * tick, it sums the RSS of a job leader and every descendant found through
+ * Memory is the fallback measure when rapt cannot give jobs a memory cgroup: sampled on the
+ * runner's tick, it sums the RSS of a job leader and every descendant found through
  * /proc/<pid>/task/<tid>/children. It sees what a sample sees (spikes between ticks are missed)
  * and loses orphans that were reparented away from the tree; docs/run.md says so and the
- * events record the method ("proc-sample").
+ * events record the method ("proc-sample"). CPU time is summed over the same walk for the
+ * events' samples (the jobs' CPU over time, whatever measures their memory).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -71,9 +72,27 @@ static void add_children(const rapt__root *r, pid_t pid, pid_t *list, size_t *n)
     closedir(d);
 }
 
-int rapt__proc_tree_rss(const rapt__root *r, pid_t pid, uint64_t *bytes)
+/* The CPU time of one process: its own and that of the children it has waited for (which
+ * left the tree and would otherwise be lost), in clock ticks. */
+static int stat_cpu(const rapt__root *r, pid_t pid, uint64_t *ticks)
 {
-    *bytes = 0;
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    ssize_t n = rapt__slurp(r, path, buf, sizeof(buf));
+    if (n <= 0)
+        return n < 0 ? (int)n : -ESRCH;
+    rapt__pidstat ps;
+    if (rapt__parse_pid_stat(buf, &ps) < 0)
+        return -EINVAL;
+    *ticks = ps.utime + ps.stime + ps.cutime + ps.cstime;
+    return 0;
+}
+
+/* Sums each(process) over pid and its descendants; -ESRCH when none could be read. */
+static int tree_sum(const rapt__root *r, pid_t pid,
+                    int (*each)(const rapt__root *, pid_t, uint64_t *), uint64_t *sum)
+{
+    *sum = 0;
     pid_t *list = malloc(MAX_PROCS * sizeof(*list));
     if (!list)
         return -ENOMEM;
@@ -81,13 +100,27 @@ int rapt__proc_tree_rss(const rapt__root *r, pid_t pid, uint64_t *bytes)
     list[n++] = pid;
     int result = -ESRCH;
     for (; i < n; i++) {
-        uint64_t rss;
-        if (statm_rss(r, list[i], &rss) == 0) {
-            *bytes += rss;
+        uint64_t v;
+        if (each(r, list[i], &v) == 0) {
+            *sum += v;
             result = 0;
         }
         add_children(r, list[i], list, &n);
     }
     free(list);
     return result;
+}
+
+int rapt__proc_tree_rss(const rapt__root *r, pid_t pid, uint64_t *bytes)
+{
+    return tree_sum(r, pid, statm_rss, bytes);
+}
+
+int rapt__proc_tree_cpu(const rapt__root *r, pid_t pid, uint64_t *ns)
+{
+    uint64_t ticks;
+    int rc = tree_sum(r, pid, stat_cpu, &ticks);
+    long hz = sysconf(_SC_CLK_TCK);
+    *ns = rc == 0 ? ticks * (1000000000ull / (uint64_t)(hz > 0 ? hz : 100)) : 0;
+    return rc;
 }
