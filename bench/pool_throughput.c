@@ -16,11 +16,11 @@
  *   OpenMP one thread of a THREADS-wide team creates `#pragma omp task`s inside `single`, the
  *          team runs them, the region's barrier waits.
  * rapt is measured three ways: with its defaults (plain tasks untimed, as GLib and libgomp
- * time nothing per task); with time_plain_tasks (per-task queue and run times for all); and with that plus max_queued = 64 per worker and
- * RAPT_POOL_FULL_CALLER_RUNS, which is what libgomp does by default (past 64 queued tasks per
- * thread it runs new tasks in the creating thread). Without -o, rounds alternate between the
- * peers in one process; the median of each is reported with the ratios. The counter is checked
- * after every run.
+ * time nothing per task); with time_plain_tasks (per-task queue and run times for all); and with
+ * that plus max_queued = 64 per worker and RAPT_POOL_FULL_CALLER_RUNS, which is what libgomp does
+ * by default (past 64 queued tasks per thread it runs new tasks in the creating thread). Without
+ * -o, rounds alternate between the peers in one process; the median of each is reported with the
+ * ratios. The counter is checked after every run.
  */
 #include <glib.h>
 #include <omp.h>
@@ -55,8 +55,8 @@ static int rapt_fn(rapt_task *t, void *arg)
     return 0;
 }
 
-/* mode 0: defaults; 1: every task timed (time_plain_tasks); 2: defaults, and the submitter runs tasks itself while
- * 64 per worker are queued (libgomp's own throttle for task creation). */
+/* mode 0: defaults; 1: every task timed (time_plain_tasks); 2: defaults, and the submitter runs
+ * tasks itself while 64 per worker are queued (libgomp's own throttle for task creation). */
 static int rapt_mode;
 
 static double run_rapt(size_t n, unsigned threads)

@@ -6,12 +6,8 @@
 #include "cli/cli.h"
 
 static const rapt_cmd *const commands[] = {
-    &rapt_cmd_info,
-    &rapt_cmd_plan,
-    &rapt_cmd_history,
-    &rapt_cmd_report,
-    &rapt_cmd_monitor,
-    &rapt_cmd_run,
+    &rapt_cmd_info,   &rapt_cmd_plan,    &rapt_cmd_history,
+    &rapt_cmd_report, &rapt_cmd_monitor, &rapt_cmd_run,
 };
 
 static void usage(FILE *f)

@@ -31,10 +31,10 @@ typedef struct rapt__joblog_rec {
     uint64_t seq;
     uint64_t start_wall_ns; /* epoch */
     uint64_t runtime_ns;
-    int64_t exitval; /* exit code, or -1 when rapt ended the job */
-    int signal;      /* terminating signal or 0 */
+    int64_t exitval;  /* exit code, or -1 when rapt ended the job */
+    int signal;       /* terminating signal or 0 */
     uint64_t receive; /* bytes of stdout */
-    const char *cmd; /* the command line; newlines become NUL bytes in the file */
+    const char *cmd;  /* the command line; newlines become NUL bytes in the file */
     size_t cmd_len;
 } rapt__joblog_rec;
 
