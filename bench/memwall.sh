@@ -10,8 +10,8 @@
 #     --jobs N         jobs per workload (default 60)
 #     --min/--max MIB  peak memory range (default 20..360)
 #     --dur-min/--dur-max S   duration range (default 1..3 s)
-#     --runners LIST   subset of: rapt,rapt-hint,rapt-wrong,rapt-2nd,xargs2,xargs8,parallel,
-#                      parallel-retries,static
+#     --runners LIST   subset of: rapt,rapt-hint,rapt-wrong,rapt-2nd,rapt-2nd-pack,xargs2,
+#                      xargs8,parallel,parallel-retries,static
 #     --seed N         workload seed (default 1)
 #
 # Needs root (it creates v1 memory/cpu cgroups, or v2 ones where the controllers are
@@ -29,7 +29,8 @@
 # hint (each job gets a sparse file as large as its peak and --mem-model 1,0), rapt hint/2
 # with a hint of half the real peak (--mem-model 0.5,0), rapt 2nd: the second of two runs that
 # share one --history file (the first, in a cgroup of its own, is not shown; it is the "rapt"
-# row again), xargs, GNU parallel with --memfree (and --retries 5), and "static": the best safe
+# row again), rapt 2nd pack: the same with --order pack (the largest predicted peak that fits
+# first), xargs, GNU parallel with --memfree (and --retries 5), and "static": the best safe
 # fixed -j, the largest j whose j largest jobs fit the limit together. The other rapt rows run
 # with --no-history, so that no earlier run of this script teaches them anything.
 set -euo pipefail
@@ -44,7 +45,7 @@ MEMJOB=$bindir/memjob
 GEN=$bindir/memwall-gen
 
 dists="uniform heavy bimodal" mode=sleep limit=512M quota="" jobs=60 mmin=20 mmax=360
-dmin=1 dmax=3 seed=1 runners="rapt,rapt-hint,rapt-wrong,rapt-2nd,xargs2,xargs8,parallel,parallel-retries,static"
+dmin=1 dmax=3 seed=1 runners="rapt,rapt-hint,rapt-wrong,rapt-2nd,rapt-2nd-pack,xargs2,xargs8,parallel,parallel-retries,static"
 while [ $# -gt 0 ]; do
     case "$1" in
     --dist) dists=${2//,/ }; shift ;;
@@ -116,16 +117,17 @@ kill_cg() {
     local n=$1 d
     for d in "/sys/fs/cgroup/memory/$n" "/sys/fs/cgroup/cpu/$n" "/sys/fs/cgroup/$n"; do
         [ -d "$d" ] || continue
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            [ -s "$d/cgroup.procs" ] || break
+        # (cgroup files report size 0, so test the content, not -s.)
+        for _ in $(seq 50); do
+            [ -n "$(cat "$d/cgroup.procs" 2>/dev/null)" ] || { rmdir "$d" 2>/dev/null && break; }
             xargs -r kill -9 < "$d/cgroup.procs" 2>/dev/null || true
             sleep 0.2
         done
-        rmdir "$d" 2>/dev/null || true
     done
 }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/memwall.XXXXXX")
+runs=0
 cleanup() { for n in $(ls /sys/fs/cgroup/memory 2>/dev/null | grep "^memwall-$$-" || true); do kill_cg "$n"; done; rm -rf "$work"; }
 trap cleanup EXIT
 
@@ -135,7 +137,8 @@ trap cleanup EXIT
 run_one() {
     local row=$1 wl=$2; shift 2
     local tag; tag=$(printf '%s' "$row" | tr -c 'A-Za-z0-9' '_')
-    local n="memwall-$$-$tag" done="$work/done-$tag"
+    runs=$((runs + 1))
+    local n="memwall-$$-$runs-$tag" done="$work/done-$tag"
     rm -rf "$done"; mkdir "$done"
     local procs; procs=$(make_cg "$n")
     local t0 t1
@@ -193,6 +196,12 @@ for dist in $dists; do
             rm -f "$hist" "$hist-wal" "$hist-shm"
             run_one "rapt 1st" "$wl" "$RAPT" run --colsep ' ' --history "$hist" ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' > /dev/null
             run_one "rapt 2nd" "$wl" "$RAPT" run --colsep ' ' --history "$hist" ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
+        rapt-2nd-pack)
+            "$RAPT" run --help >/dev/null 2>&1 || continue
+            hist="$work/history-pack-$dist.db"
+            rm -f "$hist" "$hist-wal" "$hist-shm"
+            run_one "rapt 1st" "$wl" "$RAPT" run --colsep ' ' --history "$hist" ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' > /dev/null
+            run_one "rapt 2nd pack" "$wl" "$RAPT" run --colsep ' ' --history "$hist" --order pack ${RAPT_ARGS:-} "$MEMJOB" '{1}' '{2}' '{3}' '{4}' '{5}' ;;
         xargs2) run_one "xargs -P2" "$wl" xargs -P2 -L1 "$MEMJOB" ;;
         xargs8) run_one "xargs -P8" "$wl" xargs -P8 -L1 "$MEMJOB" ;;
         parallel)
