@@ -233,6 +233,19 @@ SIGDFL=(env --default-signal=INT,TERM,HUP)
     [[ "$stderr" == *"running fewer at once"* ]]
 }
 
+@test "with 32 file descriptors every job is reported, the run goes on and rapt does not crash" {
+    # 32 leaves a job a handful of descriptors beside rapt's own; a sanitized build holds more
+    # of them and may not start a job even alone. Either way: no crash, every job in the
+    # joblog, and a job that could not start says so and counts as failed.
+    run --separate-stderr sh -c 'ulimit -n 32; seq 40 | "$RAPT" run -j 16 --no-history \
+        --joblog log "$TESTCHILD" exit 0 --'
+    [ "$status" -le 40 ]
+    [ "$(sed 1d log | wc -l)" -eq 40 ]
+    failed=$(awk 'NR > 1 && $7 != 0' log | wc -l)
+    [ "$status" -eq "$failed" ]
+    [ "$(printf '%s\n' "$output" | grep -c 'cannot start job')" -eq "$failed" ]
+}
+
 @test "when no process can be forked every job is reported and rapt does not crash" {
     [ "$(id -u)" -ne 0 ] || skip "root ignores RLIMIT_NPROC here (CAP_SYS_ADMIN)"
     run --separate-stderr bash -c 'ulimit -u 1; exec "$RAPT" run --joblog log true ::: 1 2 3'
