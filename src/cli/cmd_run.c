@@ -327,24 +327,36 @@ static void ensure_std_fds(void)
     }
 }
 
+/* "N%": 1 with *pct = N when s ends in '%' and N is in (0, max]; -1 when it ends in '%' but N
+ * is not such a number; 0 when s is not a percentage at all. */
+static int parse_percent(const char *s, double max, double *pct)
+{
+    size_t len = strlen(s);
+    if (len < 2 || s[len - 1] != '%')
+        return 0;
+    char num[32];
+    if (len - 1 >= sizeof(num))
+        return -1;
+    memcpy(num, s, len - 1);
+    num[len - 1] = '\0';
+    if (rapt__parse_double(num, pct) < 0 || !(*pct > 0) || *pct > max)
+        return -1;
+    return 1;
+}
+
 /* The memory options against the machine: --mem-budget's form, and hints that could never
  * fit (an error) or only one job at a time (a warning). */
 static int check_memory_options(rapt__run_opts *o, const rapt_sys_info *si, const char *budget)
 {
     if (budget) {
-        size_t len = strlen(budget);
-        if (len > 1 && budget[len - 1] == '%') {
-            char num[32];
-            double pct;
-            if (len - 1 >= sizeof(num))
-                return cli_fail(RUN_EXIT_USAGE, "run: --mem-budget '%s': not a percentage", budget);
-            memcpy(num, budget, len - 1);
-            num[len - 1] = '\0';
-            if (rapt__parse_double(num, &pct) < 0 || pct <= 0 || pct > 100)
-                return cli_fail(RUN_EXIT_USAGE,
-                                "run: --mem-budget '%s': a percentage of the limit must be in "
-                                "(0, 100]",
-                                budget);
+        double pct;
+        int k = parse_percent(budget, 100, &pct);
+        if (k < 0)
+            return cli_fail(RUN_EXIT_USAGE,
+                            "run: --mem-budget '%s': a percentage of the limit must be in "
+                            "(0, 100]",
+                            budget);
+        if (k > 0) {
             o->mem.cfg.eta = pct / 100;
         } else if (cli_size("run: --mem-budget", budget, false, &o->mem.cfg.budget_abs)) {
             return RUN_EXIT_USAGE;
@@ -717,18 +729,12 @@ static int exec_run(int argc, char **argv)
         rapt__term_seq_parse("TERM,200,TERM,100,TERM,50,KILL,25", o.term, RAPT__TERM_MAX, &o.nterm);
     }
     if (timeout) {
-        size_t tl = strlen(timeout);
-        if (tl > 1 && timeout[tl - 1] == '%') {
-            char num[32];
-            double pct;
-            if (tl - 1 >= sizeof(num))
-                return cli_fail(RUN_EXIT_USAGE, "run: --timeout '%s': not a percentage", timeout);
-            memcpy(num, timeout, tl - 1);
-            num[tl - 1] = '\0';
-            if (rapt__parse_double(num, &pct) < 0 || pct <= 0 || pct > 1e6)
-                return cli_fail(RUN_EXIT_USAGE,
-                                "run: --timeout '%s': not a percentage of the median runtime",
-                                timeout);
+        double pct;
+        int k = parse_percent(timeout, 1e6, &pct);
+        if (k < 0)
+            return cli_fail(RUN_EXIT_USAGE,
+                            "run: --timeout '%s': not a percentage of the median runtime", timeout);
+        if (k > 0) {
             o.timeout_pct = pct / 100.0;
         } else {
             int r = rapt_duration_parse(timeout, &o.timeout_ns);
