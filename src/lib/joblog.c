@@ -366,15 +366,18 @@ int rapt__joblog_open(rapt__joblog **out, const char *path, bool truncate, uint6
 int rapt__joblog_write(rapt__joblog *jl, const rapt__joblog_rec *r)
 {
     int rc = rapt__joblog_format(r, &jl->line);
-    if (rc < 0)
-        return rc;
+    return rc < 0 ? rc : rapt__joblog_write_line(jl, jl->line.p, jl->line.len);
+}
+
+int rapt__joblog_write_line(rapt__joblog *jl, const char *p, size_t n)
+{
     ssize_t w;
     do
-        w = write(jl->fd, jl->line.p, jl->line.len);
+        w = write(jl->fd, p, n);
     while (w < 0 && errno == EINTR);
     if (w < 0)
         return -errno;
-    if ((size_t)w != jl->line.len)
+    if ((size_t)w != n)
         return -ENOSPC; /* a short append: the next read-back treats it as torn */
     return 0;
 }

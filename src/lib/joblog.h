@@ -14,7 +14,8 @@
  * torn last line (a record cut short by a full disk or a kill during the write): it is ignored
  * and cut off before new records are appended.
  *
- * Only the final attempt of a job is logged (as GNU parallel does); attempts rapt ended because
+ * Records are written as jobs end, or with --keep-order as their output is printed, in input
+ * order (both as GNU parallel does). Only the final attempt of a job is logged; attempts rapt ended because
  * the whole run was interrupted or halted are not logged at all, so --resume runs them again.
  */
 #ifndef RAPT_JOBLOG_H
@@ -87,6 +88,8 @@ typedef struct rapt__joblog rapt__joblog;
 int rapt__joblog_open(rapt__joblog **out, const char *path, bool truncate, uint64_t keep_len);
 /* Appends a record with one write(). Returns 0 or -errno (the record was not written whole). */
 int rapt__joblog_write(rapt__joblog *jl, const rapt__joblog_rec *r);
+/* Appends a record already formatted by rapt__joblog_format, the same way. */
+int rapt__joblog_write_line(rapt__joblog *jl, const char *p, size_t n);
 void rapt__joblog_close(rapt__joblog *jl);
 
 #endif /* RAPT_JOBLOG_H */

@@ -28,6 +28,7 @@ typedef struct oentry {
     bool infile[2];   /* parked in the parking file rather than in mem */
     rapt__buf mem[2];
     uint64_t off[2], len[2];
+    rapt__buf trailer; /* handed to the trailer callback when the entry's turn comes */
 } oentry;
 
 struct rapt__out {
@@ -444,6 +445,7 @@ static void entry_clear(rapt__out *o, oentry *e)
         if (e->infile[s])
             o->park_in_file--;
     }
+    rapt__buf_free(&e->trailer);
     memset(e, 0, sizeof(*e));
 }
 
@@ -473,6 +475,12 @@ static void emit_parked(rapt__out *o, oentry *e)
     }
 }
 
+static void emit_trailer(rapt__out *o, const char *p, size_t n)
+{
+    if (o->o.trailer && n)
+        o->o.trailer(o->o.trailer_ctx, p, n);
+}
+
 /* Prints whatever heads the ring and is ready, then makes the next running job live. */
 /* Invariant: the ring's head is the oldest job not yet printed. Everything behind it that
  * is parked prints as soon as the head is gone; a running job at the head stops the walk. */
@@ -485,11 +493,15 @@ static void advance(rapt__out *o)
                 make_live(o, e->jo);
             return;
         }
+        rapt__buf t = e->trailer;
+        e->trailer = (rapt__buf){0};
         if (e->state == E_PARKED)
             emit_parked(o, e);
         else
             entry_clear(o, e);
         o->head++;
+        emit_trailer(o, t.p, t.len);
+        rapt__buf_free(&t);
     }
 }
 
@@ -666,19 +678,25 @@ static void park(rapt__out *o, rapt__jobout *jo, oentry *e)
 
 /* Where a finished attempt's output goes: nowhere (a retry follows, or --results took it),
  * the rest of a live line-mode job, straight out when it is its turn, or into the park. */
-int rapt__out_end(rapt__out *o, rapt__jobout *jo, bool final, bool print)
+int rapt__out_end(rapt__out *o, rapt__jobout *jo, bool final, bool print, const char *trailer,
+                  size_t trailer_len)
 {
-    if (o->o.mode == RAPT__OUT_UNGROUP) {
-        jo->positioned = false;
+    if (!final) {
+        if (o->o.mode != RAPT__OUT_UNGROUP)
+            for (int s = 0; s < 2; s++)
+                stream_reset(&jo->s[s], o->o.mem_limit);
         return 0;
     }
-    if (!final) {
-        for (int s = 0; s < 2; s++)
-            stream_reset(&jo->s[s], o->o.mem_limit);
+    if (o->o.mode == RAPT__OUT_UNGROUP) {
+        jo->positioned = false;
+        emit_trailer(o, trailer, trailer_len);
         return 0;
     }
     oentry *e = jo->positioned ? entry_at(o, jo->pos) : NULL;
     bool my_turn = !e || jo->pos == o->head;
+    int rc = 0;
+    if (!my_turn && trailer_len && rapt__buf_add(&e->trailer, trailer, trailer_len) < 0)
+        rc = -ENOMEM; /* the record is lost, the output is not */
     if (!print) {
         if (e) {
             e->state = E_GONE;
@@ -717,9 +735,11 @@ int rapt__out_end(rapt__out *o, rapt__jobout *jo, bool final, bool print)
         stream_reset(&jo->s[s], o->o.mem_limit);
     jo->positioned = false;
     jo->live = false;
+    if (my_turn)
+        emit_trailer(o, trailer, trailer_len);
     if (e)
         advance(o);
-    return 0;
+    return rc;
 }
 
 void rapt__out_forget(rapt__out *o, rapt__jobout *jo)

@@ -47,6 +47,11 @@ typedef struct rapt__out_opts {
     size_t mem_limit; /* bytes a stream keeps in memory before it spills (0: 64 KiB) */
     size_t park_mem;  /* bytes of parked output kept in memory in all (0: 4 MiB) */
     size_t window;    /* keep-order: most unprinted jobs at once (0: 65536) */
+    /* Called with a finished job's trailer (see rapt__out_end) when its turn comes, right
+     * after its output: at once without --keep-order, in input order with it. The runner's
+     * joblog record, so the log follows the printed order as GNU parallel's does. */
+    void (*trailer)(void *ctx, const char *p, size_t n);
+    void *trailer_ctx;
 } rapt__out_opts;
 
 /* One stream of one job: a head in memory, the rest in a spill file. */
@@ -95,9 +100,11 @@ int rapt__out_read(rapt__out *o, rapt__jobout *jo, int stream, int fd, bool *eof
 int rapt__out_add(rapt__out *o, rapt__jobout *jo, int stream, const char *p, size_t n);
 
 /* The attempt ended. final: print its output now or, with --keep-order, when its turn comes
- * (print = false drops it, for --results); not final: drop it (a retry follows). The job's
- * struct may be reused as soon as this returns. Returns 0 or -ENOMEM. */
-int rapt__out_end(rapt__out *o, rapt__jobout *jo, bool final, bool print);
+ * (print = false drops it, for --results), and hand the trailer (may be NULL) to the trailer
+ * callback at that moment, printed or not; not final: drop it (a retry follows; the trailer
+ * is ignored). The job's struct may be reused as soon as this returns. Returns 0 or -ENOMEM. */
+int rapt__out_end(rapt__out *o, rapt__jobout *jo, bool final, bool print, const char *trailer,
+                  size_t trailer_len);
 
 /* A positioned job that will never print (it failed to start for good, or the run stops):
  * releases its place so later jobs are not held back forever. */

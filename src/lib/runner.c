@@ -141,6 +141,7 @@ typedef struct runner {
     rapt__input *in;
     rapt__out *out;
     rapt__joblog *jl;
+    rapt__buf jlrec; /* the record being written */
     rapt__events *ev;
     rapt__jobcg *cg;
     const char *measure; /* "cgroup-v1", "cgroup-v2", "proc" */
@@ -1301,6 +1302,30 @@ static void linger_add(runner *r, pid_t pgid)
 
 static void check_halt(runner *r, rjob *j, bool ok, uint64_t now);
 
+/* A joblog record could not be written: the run starts nothing more (a log that silently
+ * misses jobs would make --resume run them twice). */
+static void joblog_failed(runner *r, int rc)
+{
+    if (r->fatal)
+        return;
+    logf_(r, RAPT_LOG_ERROR, "writing the joblog '%s': %s; starting no more jobs", r->o->joblog,
+          rapt_strerror(rc));
+    r->fatal = rc;
+    if (!r->stop) {
+        r->stop = 1;
+        r->stop_reason = "error";
+    }
+}
+
+/* The output's trailer callback: a job's joblog record, at its turn. */
+static void joblog_trailer(void *ctx, const char *p, size_t n)
+{
+    runner *r = ctx;
+    int rc = rapt__joblog_write_line(r->jl, p, n);
+    if (rc < 0)
+        joblog_failed(r, rc);
+}
+
 static const char *outcome_name(bool ok, bool retry, bool requeue)
 {
     return requeue ? "requeued" : retry ? "retry" : ok ? "success" : "failed";
@@ -1627,7 +1652,7 @@ static void finish(runner *r, rjob *j, uint64_t now)
         } else {
             r->retried++;
         }
-        rapt__out_end(r->out, &j->out, false, true);
+        rapt__out_end(r->out, &j->out, false, true, NULL, 0);
         if (r->ev) {
             rapt__events_job_retry(r->ev, j->seq, j->attempt + 1, reason,
                                    j->reservation ? known(j->reservation) : unknown, 0, now,
@@ -1699,7 +1724,10 @@ static void finish(runner *r, rjob *j, uint64_t now)
             logf_(r, RAPT_LOG_WARN, "--results: cannot save job %llu's output under '%s': %s",
                   (unsigned long long)j->seq, r->o->results, rapt_strerror(rc));
     }
-    rapt__out_end(r->out, &j->out, true, !r->o->results && !whole_run);
+    /* The joblog record goes through the output, so with -k it is written when the job's
+     * output is printed, in input order, as GNU parallel writes it. */
+    const char *rec_p = NULL;
+    size_t rec_n = 0;
     if (r->jl && !whole_run) {
         const char *line = job_line(r, j);
         rapt__joblog_rec rec = {.seq = j->seq,
@@ -1710,17 +1738,13 @@ static void finish(runner *r, rjob *j, uint64_t now)
                                 .receive = j->out.s[0].total,
                                 .cmd = line,
                                 .cmd_len = j->line.len};
-        int rc = rapt__joblog_write(r->jl, &rec);
-        if (rc < 0 && !r->fatal) {
-            logf_(r, RAPT_LOG_ERROR, "writing the joblog '%s': %s; starting no more jobs",
-                  r->o->joblog, rapt_strerror(rc));
-            r->fatal = rc;
-            if (!r->stop) {
-                r->stop = 1;
-                r->stop_reason = "error";
-            }
-        }
+        if (rapt__joblog_format(&rec, &r->jlrec) < 0)
+            joblog_failed(r, -ENOMEM);
+        else
+            rec_p = r->jlrec.p, rec_n = r->jlrec.len;
     }
+    if (rapt__out_end(r->out, &j->out, true, !r->o->results && !whole_run, rec_p, rec_n) < 0)
+        joblog_failed(r, -ENOMEM);
     if (ok && r->o->timeout_pct > 0)
         remedian_add(&r->med, (double)wall / 1e9);
     fire(r, j, ok ? RAPT__JE_SUCCEED : RAPT__JE_FAIL, now);
@@ -2843,7 +2867,9 @@ static int setup(runner *r)
 
     rapt__out_opts oo = {.mode = o->results ? RAPT__OUT_GROUP : o->out_mode,
                          .keep_order = o->keep_order,
-                         .fd = {STDOUT_FILENO, STDERR_FILENO}};
+                         .fd = {STDOUT_FILENO, STDERR_FILENO},
+                         .trailer = joblog_trailer,
+                         .trailer_ctx = r};
     if (o->dry_run)
         oo.mode = RAPT__OUT_UNGROUP;
     if ((rc = rapt__out_create(&r->out, &oo)) < 0)
@@ -3071,7 +3097,7 @@ static void teardown(runner *r)
     while (r->q && rapt_sched_pop(r->q, rapt__now_ns(), UINT64_MAX, &sj, NULL) == 0) {
         rjob *j = sj.data;
         if (r->out)
-            rapt__out_end(r->out, &j->out, true, false);
+            rapt__out_end(r->out, &j->out, true, false, NULL, 0);
         job_destroy(j);
     }
     rapt_sched_destroy(r->q);
@@ -3092,6 +3118,7 @@ static void teardown(runner *r)
         rapt__out_flush(r->out);
     rapt__out_destroy(r->out);
     rapt__joblog_close(r->jl);
+    rapt__buf_free(&r->jlrec);
     rapt__events_close(r->ev);
     rapt__joblog_iter_close(r->retry_it);
     rapt__joblog_state_free(&r->jls);

@@ -356,6 +356,17 @@ SIGDFL=(env --default-signal=INT,TERM,HUP)
     [ "$(sed 1d log | cut -f1,7,8,9 | tr '\t\n' ':;')" = "1:0:0:exit 0;2:3:0:exit 3;" ]
 }
 
+@test "the joblog follows the end of jobs, or with -k their printed order, as GNU parallel's" {
+    # Job 1 waits for job 2 to end: without -k it is logged last, with -k first (its output
+    # prints first).
+    cmd='if [ {} = 1 ]; then while [ ! -e done ]; do sleep 0.01; done; else touch done; fi'
+    "$RAPT" run -j2 --joblog log "$cmd" ::: 1 2
+    [ "$(sed 1d log | cut -f1 | tr '\n' ' ')" = "2 1 " ]
+    rm done
+    "$RAPT" run -j2 -k --joblog log "$cmd" ::: 1 2
+    [ "$(sed 1d log | cut -f1 | tr '\n' ' ')" = "1 2 " ]
+}
+
 @test "--resume skips logged jobs, --resume-failed reruns failures, --retry-failed reuses commands" {
     cmd='echo {}; exit $(( {} % 3 == 0 ))'
     "$RAPT" run --joblog log "$cmd" ::: 1 2 3 4 > /dev/null || true

@@ -77,8 +77,8 @@ START_TEST(group_prints_stdout_then_stderr_at_the_end)
     feed(o, &a, 1, "a-err\n");
     feed(o, &a, 0, "a2\n");
     ck_assert_str_eq(printed(0), "");
-    ck_assert_int_eq(rapt__out_end(o, &b, true, true), 0);
-    ck_assert_int_eq(rapt__out_end(o, &a, true, true), 0);
+    ck_assert_int_eq(rapt__out_end(o, &b, true, true, NULL, 0), 0);
+    ck_assert_int_eq(rapt__out_end(o, &a, true, true, NULL, 0), 0);
     ck_assert_str_eq(printed(0), "b1\na1\na2\n");
     ck_assert_str_eq(printed(1), "a-err\n");
     ck_assert_uint_eq(a.s[0].total, 6);
@@ -96,7 +96,7 @@ START_TEST(tags_prefix_every_line_even_a_partial_last_one)
     rapt__buf_adds(&a.tag, "x y\t");
     rapt__out_begin(o, &a);
     feed(o, &a, 0, "one\ntwo\nthree");
-    rapt__out_end(o, &a, true, true);
+    rapt__out_end(o, &a, true, true, NULL, 0);
     ck_assert_str_eq(printed(0), "x y\tone\nx y\ttwo\nx y\tthree");
     rapt__jobout_free(&a);
     rapt__out_destroy(o);
@@ -110,10 +110,10 @@ START_TEST(retried_attempts_print_nothing)
     rapt__jobout_init(&a);
     rapt__out_begin(o, &a);
     feed(o, &a, 0, "try 1\n");
-    rapt__out_end(o, &a, false, true);
+    rapt__out_end(o, &a, false, true, NULL, 0);
     rapt__out_begin(o, &a);
     feed(o, &a, 0, "try 2\n");
-    rapt__out_end(o, &a, true, true);
+    rapt__out_end(o, &a, true, true, NULL, 0);
     ck_assert_str_eq(printed(0), "try 2\n");
     rapt__jobout_free(&a);
     rapt__out_destroy(o);
@@ -135,12 +135,12 @@ START_TEST(keep_order_parks_in_memory_and_in_the_file)
     feed(o, &j[2], 0, "three-long-output\n");
     feed(o, &j[1], 0, "two\n");
     feed(o, &j[0], 0, "one\n");
-    rapt__out_end(o, &j[3], true, true);
-    rapt__out_end(o, &j[2], true, true);
-    rapt__out_end(o, &j[1], true, true);
+    rapt__out_end(o, &j[3], true, true, NULL, 0);
+    rapt__out_end(o, &j[2], true, true, NULL, 0);
+    rapt__out_end(o, &j[1], true, true, NULL, 0);
     ck_assert_str_eq(printed(0), "");
     ck_assert_uint_le(rapt__out_parked_memory(o), 8);
-    rapt__out_end(o, &j[0], true, true);
+    rapt__out_end(o, &j[0], true, true, NULL, 0);
     ck_assert_str_eq(printed(0), "one\ntwo\nthree-long-output\nfour\n");
     ck_assert_uint_eq(rapt__out_waiting(o), 0);
     ck_assert_uint_eq(rapt__out_parked_memory(o), 0);
@@ -165,7 +165,7 @@ START_TEST(keep_order_skips_forgotten_jobs_and_caps_the_window)
     ck_assert(rapt__out_window_full(o));
     rapt__out_begin(o, &b);
     feed(o, &b, 0, "b\n");
-    rapt__out_end(o, &b, true, true);
+    rapt__out_end(o, &b, true, true, NULL, 0);
     ck_assert_str_eq(printed(0), "");
     rapt__out_forget(o, &a); /* a never ran: b must not wait for it */
     ck_assert_str_eq(printed(0), "b\n");
@@ -173,6 +173,58 @@ START_TEST(keep_order_skips_forgotten_jobs_and_caps_the_window)
     rapt__jobout_free(&a);
     rapt__jobout_free(&b);
     rapt__out_destroy(o);
+}
+END_TEST
+
+/* The trailer callback writes into rapt's stdout too, so its place among the output shows. */
+static void trailer_to_stdout(void *ctx, const char *p, size_t n)
+{
+    (*(int *)ctx)++;
+    ck_assert_int_eq(write(outfd[0], p, n), (ssize_t)n);
+}
+
+START_TEST(trailers_follow_their_jobs_output_in_input_order)
+{
+    int calls = 0;
+    for (int keep = 0; keep < 2; keep++) {
+        ck_assert_int_eq(ftruncate(outfd[0], 0), 0);
+        ck_assert_int_eq(lseek(outfd[0], 0, SEEK_SET), 0);
+        calls = 0;
+        /* park_mem 4: job 2's parked output goes to the parking file. */
+        rapt__out_opts oo = {.mode = RAPT__OUT_GROUP,
+                             .keep_order = keep,
+                             .fd = {outfd[0], outfd[1]},
+                             .park_mem = 4,
+                             .trailer = trailer_to_stdout,
+                             .trailer_ctx = &calls};
+        rapt__out *o;
+        ck_assert_int_eq(rapt__out_create(&o, &oo), 0);
+        rapt__jobout j[4];
+        for (int i = 0; i < 4; i++) {
+            rapt__jobout_init(&j[i]);
+            ck_assert_int_eq(rapt__out_position(o, &j[i]), 0);
+            rapt__out_begin(o, &j[i]);
+        }
+        feed(o, &j[2], 0, "three\n");
+        feed(o, &j[1], 0, "two\n");
+        feed(o, &j[0], 0, "one\n");
+        /* Job 2 (input order 3) ends first, job 1 ends without printing (--results), job 3
+         * never runs, and a retried attempt's trailer is ignored. */
+        ck_assert_int_eq(rapt__out_end(o, &j[2], false, true, "T3-retry\n", 9), 0);
+        rapt__out_begin(o, &j[2]);
+        feed(o, &j[2], 0, "three\n");
+        ck_assert_int_eq(rapt__out_end(o, &j[2], true, true, "T3\n", 3), 0);
+        ck_assert_int_eq(rapt__out_end(o, &j[1], true, false, "T2\n", 3), 0);
+        ck_assert_str_eq(printed(0), keep ? "" : "three\nT3\nT2\n");
+        ck_assert_int_eq(rapt__out_end(o, &j[0], true, true, "T1\n", 3), 0);
+        rapt__out_forget(o, &j[3]);
+        ck_assert_str_eq(printed(0),
+                         keep ? "one\nT1\nT2\nthree\nT3\n" : "three\nT3\nT2\none\nT1\n");
+        ck_assert_int_eq(calls, 3);
+        for (int i = 0; i < 4; i++)
+            rapt__jobout_free(&j[i]);
+        rapt__out_destroy(o);
+    }
 }
 END_TEST
 
@@ -192,8 +244,8 @@ START_TEST(line_mode_prints_whole_lines_as_they_come)
     feed(o, &a, 0, "z\n");
     ck_assert_str_eq(printed(0), "A\tx\nB\t1\nA\tyz\n");
     feed(o, &a, 0, "tail");
-    rapt__out_end(o, &a, true, true);
-    rapt__out_end(o, &b, true, true);
+    rapt__out_end(o, &a, true, true, NULL, 0);
+    rapt__out_end(o, &b, true, true, NULL, 0);
     ck_assert_str_eq(printed(0), "A\tx\nB\t1\nA\tyz\nA\ttail");
     rapt__jobout_free(&a);
     rapt__jobout_free(&b);
@@ -214,11 +266,11 @@ START_TEST(line_mode_with_keep_order_streams_the_oldest)
     feed(o, &b, 0, "b1\nb2");
     feed(o, &a, 0, "a1\n");
     ck_assert_str_eq(printed(0), "a1\n"); /* b is held back */
-    rapt__out_end(o, &a, true, true);
+    rapt__out_end(o, &a, true, true, NULL, 0);
     ck_assert_str_eq(printed(0), "a1\nb1\n"); /* b is live now: its complete line is out */
     feed(o, &b, 0, "x\n");
     ck_assert_str_eq(printed(0), "a1\nb1\nb2x\n");
-    rapt__out_end(o, &b, true, true);
+    rapt__out_end(o, &b, true, true, NULL, 0);
     rapt__jobout_free(&a);
     rapt__jobout_free(&b);
     rapt__out_destroy(o);
@@ -256,7 +308,7 @@ START_TEST(big_output_spills_and_memory_stays_small)
     close(p[0]);
     ck_assert_uint_le(peak, 65536);
     ck_assert_uint_eq(a.s[0].total, 8u << 20);
-    rapt__out_end(o, &a, true, true);
+    rapt__out_end(o, &a, true, true, NULL, 0);
     ck_assert_int_eq(lseek(outfd[0], 0, SEEK_END), 8 << 20);
     rapt__jobout_free(&a);
     rapt__out_destroy(o);
@@ -276,7 +328,7 @@ START_TEST(a_closed_stdout_is_an_error_not_a_crash)
     rapt__jobout_init(&a);
     rapt__out_begin(o, &a);
     feed(o, &a, 0, "lost\n");
-    rapt__out_end(o, &a, true, true);
+    rapt__out_end(o, &a, true, true, NULL, 0);
     ck_assert_int_eq(rapt__out_error(o), -EPIPE);
     close(p[1]);
     rapt__jobout_free(&a);
@@ -298,7 +350,7 @@ START_TEST(results_are_saved_raw)
     feed(o, &a, 0, "out put\n");
     feed(o, &a, 1, "err");
     ck_assert_int_eq(rapt__out_save(o, &a, dfd), 0);
-    rapt__out_end(o, &a, true, false);
+    rapt__out_end(o, &a, true, false, NULL, 0);
     ck_assert_str_eq(printed(0), "");
     char buf[64];
     int fd = openat(dfd, "stdout", O_RDONLY | O_CLOEXEC);
@@ -326,6 +378,7 @@ static Suite *output_suite(void)
     tcase_add_test(tc, retried_attempts_print_nothing);
     tcase_add_test(tc, keep_order_parks_in_memory_and_in_the_file);
     tcase_add_test(tc, keep_order_skips_forgotten_jobs_and_caps_the_window);
+    tcase_add_test(tc, trailers_follow_their_jobs_output_in_input_order);
     tcase_add_test(tc, line_mode_prints_whole_lines_as_they_come);
     tcase_add_test(tc, line_mode_with_keep_order_streams_the_oldest);
     tcase_add_test(tc, big_output_spills_and_memory_stays_small);
