@@ -15,8 +15,9 @@
  * and cut off before new records are appended.
  *
  * Records are written as jobs end, or with --keep-order as their output is printed, in input
- * order (both as GNU parallel does). Only the final attempt of a job is logged; attempts rapt ended because
- * the whole run was interrupted or halted are not logged at all, so --resume runs them again.
+ * order (both as GNU parallel does). Only the final attempt of a job is logged; attempts rapt
+ * ended because the whole run was interrupted or halted are not logged at all, so --resume runs
+ * them again.
  */
 #ifndef RAPT_JOBLOG_H
 #define RAPT_JOBLOG_H
