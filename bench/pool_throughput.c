@@ -20,7 +20,8 @@
  * that plus max_queued = 64 per worker and RAPT_POOL_FULL_CALLER_RUNS, which is what libgomp does
  * by default (past 64 queued tasks per thread it runs new tasks in the creating thread). Without
  * -o, rounds alternate between the peers in one process; the median of each is reported with the
- * ratios. The counter is checked after every run.
+ * ratios. The counter is checked after every run; alternating, every measured run starts after a
+ * 100 ms pause, so no peer's spinning idle threads are still on a core.
  */
 #include <glib.h>
 #include <omp.h>
@@ -185,6 +186,12 @@ int main(int argc, char **argv)
                 continue;
             }
             atomic_store(&counter, 0);
+            /* Alternating in one process, let the previous peer's idle threads go to sleep
+             * first: libgomp's team spins after a region (GOMP_SPINCOUNT), and measured back to
+             * back it takes a core from whoever runs next (rapt's defaults: 31 ns/task after a
+             * pause, 45-62 without). A process measuring one peer needs no pause. */
+            if (only < 0)
+                usleep(100000);
             if (which < 3) {
                 rapt_mode = which;
                 t[which][r] = run_rapt(n, threads);

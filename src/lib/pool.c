@@ -152,11 +152,15 @@ struct rapt_pool {
     unsigned target, alive, idle, wake_pending;
     unsigned idle_waiters;
     bool closed, stopping;
-    /* Tasks submitted and not yet recycled = locked_submitted + inbox_submitted - finished.
+    /* Tasks submitted and not yet recycled = locked_submitted + plain_submitted() - finished.
      * Kept as counters owned by one side each (submitters, workers) rather than one shared
      * atomic, so the hot path does not bounce a cache line between them. */
     uint64_t locked_submitted, finished;
     atomic_ullong drained; /* inbox tasks moved to the queue; written under pool.mu */
+    /* Ids taken by the locked path (under pool.mu), so next_id - nonplain_ids - inline_ids
+     * counts the plain tasks: the id a plain submitter takes is its count as well. */
+    atomic_ullong nonplain_ids;
+    atomic_uint waiters; /* mirror of idle_waiters, for submitters running tasks themselves */
     bool no_timing;
     /* Read without pool.mu: the submission counter, the closed flag and the number of tasks a
      * worker could take now (spinning workers and the caller-runs check poll it), and the
@@ -181,8 +185,8 @@ struct rapt_pool {
     unsigned pc_pops;
     /* Written by submitters only (their own cache line). */
     _Alignas(64) atomic_ullong next_id;
-    atomic_ullong inbox_submitted;
-    atomic_ullong inl_done, inl_ok, inl_failed, inl_cancelled, inl_timed_out, inl_run_ns;
+    /* Tasks run by their submitters (RAPT_POOL_FULL_CALLER_RUNS): ids taken, and outcomes. */
+    atomic_ullong inline_ids, inl_ok, inl_failed, inl_cancelled, inl_timed_out, inl_run_ns;
     char pad_[64];
     rapt_gate *gate;
     bool own_gate;
@@ -482,12 +486,23 @@ static void future_unref(rapt_future *f)
     }
 }
 
+/* Plain tasks submitted: ids taken neither by the locked path nor by submitters running tasks
+ * themselves. inline_ids is read first: a caller-run task takes its id before it counts it in
+ * inline_ids, so this may count it for a moment (run_here then wakes any waiter), but never
+ * misses a plain task. Exact under pool.mu as far as the locked path goes. */
+static uint64_t plain_submitted(const rapt_pool *p)
+{
+    uint64_t inl = atomic_load(&p->inline_ids);
+    uint64_t np = atomic_load(&p->nonplain_ids);
+    return atomic_load(&p->next_id) - np - inl;
+}
+
 /* Tasks submitted and not yet recycled. Under pool.mu. */
 /* Reads the submitters' counter without their help: it may grow right after, which only
  * means a waiter that saw 0 returned at a moment when the pool was in fact idle. */
 static uint64_t outstanding(const rapt_pool *p)
 {
-    return p->locked_submitted + atomic_load(&p->inbox_submitted) - p->finished;
+    return p->locked_submitted + plain_submitted(p) - p->finished;
 }
 
 /* Counts a published task and recycles its node. Under pool.mu. */
@@ -1361,7 +1376,17 @@ static int run_here(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_op
     t.fut = f;
     t.pool = p;
     t.prio = opts->priority;
-    t.id = atomic_fetch_add_explicit(&p->next_id, 1, memory_order_relaxed) + 1;
+    t.id = atomic_fetch_add(&p->next_id, 1) + 1;
+    atomic_fetch_add(&p->inline_ids, 1);
+    /* Between the two, outstanding() counted this task as a plain one; a waiter that saw it
+     * is woken to look again. Pairs with rapt_pool_wait_idle(), which stores `waiters` before
+     * it reads the counters: one of the two sees the other. */
+    if (atomic_load(&p->waiters)) {
+        pthread_mutex_lock(&p->mu);
+        if (p->idle_waiters && !outstanding(p))
+            pthread_cond_broadcast(&p->idle_cv);
+        pthread_mutex_unlock(&p->mu);
+    }
     t.submit_ns = now;
     t.deadline = opts->deadline_ns ? rapt__sat_add(now, opts->deadline_ns) : 0;
     t.expire = opts->timeout_ns ? rapt__sat_add(now, opts->timeout_ns) : 0;
@@ -1386,7 +1411,6 @@ static int run_here(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_op
     else
         atomic_fetch_add_explicit(&p->inl_failed, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&p->inl_run_ns, r.run_ns, memory_order_relaxed);
-    atomic_fetch_add_explicit(&p->inl_done, 1, memory_order_release);
     if (out)
         *out = f;
     return 0;
@@ -1411,9 +1435,9 @@ static uint64_t submit_clock(rapt_pool *p)
  * so only good for the throttles (max_queued), which tolerate being off by a few. */
 static uint64_t queued_hint(rapt_pool *p)
 {
+    uint64_t taken = atomic_load_explicit(&p->plain_taken, memory_order_relaxed);
     return atomic_load_explicit(&p->full_queued, memory_order_relaxed) +
-           rapt__sat_sub(atomic_load_explicit(&p->inbox_submitted, memory_order_relaxed),
-                         atomic_load_explicit(&p->plain_taken, memory_order_relaxed));
+           rapt__sat_sub(plain_submitted(p), taken);
 }
 
 /* The lock-free path for plain tasks: a recycled one-line node, one compare-and-swap, and a
@@ -1444,14 +1468,14 @@ static int submit_plain(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_tas
     x->arg = arg;
     x->on_done = opts->on_done;
     x->userdata = opts->userdata;
-    x->id = atomic_fetch_add_explicit(&p->next_id, 1, memory_order_relaxed) + 1;
+    /* Taking the id counts the task (plain_submitted()), before it is pushed, so a waiter
+     * never sees the pool idle with it in flight. */
+    x->id = atomic_fetch_add(&p->next_id, 1) + 1;
     x->submit_ns = p->no_timing ? 0 : submit_clock(p);
-    /* Counted before it is pushed, so a waiter never sees the pool idle with it in flight. */
-    atomic_fetch_add(&p->inbox_submitted, 1);
     ptask *head = atomic_load_explicit(&p->inbox, memory_order_relaxed);
     do {
         x->next = head;
-    } while (!atomic_compare_exchange_weak_explicit(&p->inbox, &head, x, memory_order_release,
+    } while (!atomic_compare_exchange_weak_explicit(&p->inbox, &head, x, memory_order_seq_cst,
                                                     memory_order_relaxed));
     /* Only a sleeping worker needs the lock and a signal; spinning ones see the inbox. The load
      * of nidle comes after the push (both sequentially consistent), pairing with the worker
@@ -1511,9 +1535,9 @@ int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_o
     int err = 0;
     if (p->closed)
         err = RAPT_ECLOSED;
-    else if (p->max_queued && p->st.queued + rapt__sat_sub(atomic_load(&p->inbox_submitted),
-                                                           atomic_load(&p->drained)) >=
-                                  p->max_queued)
+    else if (p->max_queued &&
+             p->st.queued + rapt__sat_sub(plain_submitted(p), atomic_load(&p->drained)) >=
+                 p->max_queued)
         err = -EAGAIN;
     if (!err) {
         if (p->free_list) {
@@ -1550,7 +1574,9 @@ int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_o
     t->fut = f;
     t->pool = p;
     t->prio = opts->priority;
-    t->id = atomic_fetch_add_explicit(&p->next_id, 1, memory_order_relaxed) + 1;
+    t->id = atomic_fetch_add(&p->next_id, 1) + 1;
+    atomic_fetch_add(&p->nonplain_ids,
+                     1); /* under pool.mu, so outstanding() never sees one without the other */
     t->submit_ns = now;
     t->deadline = opts->deadline_ns ? rapt__sat_add(now, opts->deadline_ns) : 0;
     t->expire = opts->timeout_ns ? rapt__sat_add(now, opts->timeout_ns) : 0;
@@ -1799,9 +1825,11 @@ int rapt_pool_wait_idle(rapt_pool *p)
         return -EDEADLK;
     }
     p->idle_waiters++;
+    atomic_store(&p->waiters, p->idle_waiters); /* before outstanding() reads: see run_here() */
     while (outstanding(p))
         pthread_cond_wait(&p->idle_cv, &p->mu);
     p->idle_waiters--;
+    atomic_store(&p->waiters, p->idle_waiters);
     pthread_mutex_unlock(&p->mu);
     return 0;
 }
@@ -1845,9 +1873,11 @@ int rapt_pool_shutdown(rapt_pool *p, rapt_pool_shutdown_mode mode)
     finish_unrun(p, chain);
     pthread_mutex_lock(&p->mu);
     p->idle_waiters++;
+    atomic_store(&p->waiters, p->idle_waiters); /* before outstanding() reads: see run_here() */
     while (outstanding(p))
         pthread_cond_wait(&p->idle_cv, &p->mu);
     p->idle_waiters--;
+    atomic_store(&p->waiters, p->idle_waiters);
     pthread_mutex_unlock(&p->mu);
     return 0;
 }
@@ -1901,17 +1931,20 @@ int rapt_pool_stats_get(rapt_pool *p, rapt_pool_stats *out)
     out->threads = p->alive;
     out->idle = p->idle;
     uint64_t drained = atomic_load(&p->drained);
+    uint64_t plain = plain_submitted(p);
     pthread_mutex_unlock(&p->mu);
-    /* Tasks their submitters ran (RAPT_POOL_FULL_CALLER_RUNS) are counted apart, lock-free. */
-    out->submitted += atomic_load(&p->inbox_submitted);
-    out->queued += rapt__sat_sub(atomic_load(&p->inbox_submitted), drained);
-    uint64_t inl = atomic_load(&p->inl_done);
-    out->submitted += inl;
-    out->completed += inl;
-    out->ok += atomic_load(&p->inl_ok);
-    out->failed += atomic_load(&p->inl_failed);
-    out->cancelled += atomic_load(&p->inl_cancelled);
-    out->timed_out += atomic_load(&p->inl_timed_out);
+    out->submitted += plain;
+    out->queued += rapt__sat_sub(plain, drained);
+    /* Tasks their submitters ran (RAPT_POOL_FULL_CALLER_RUNS) are counted apart, lock-free:
+     * submitted when they took their id, completed when they counted their outcome. */
+    uint64_t ok = atomic_load(&p->inl_ok), failed = atomic_load(&p->inl_failed),
+             cancelled = atomic_load(&p->inl_cancelled), timed_out = atomic_load(&p->inl_timed_out);
+    out->submitted += atomic_load(&p->inline_ids);
+    out->completed += ok + failed + cancelled + timed_out;
+    out->ok += ok;
+    out->failed += failed;
+    out->cancelled += cancelled;
+    out->timed_out += timed_out;
     out->run_ns_total += atomic_load(&p->inl_run_ns);
     out->mem_budget = gs.cap_bytes;
     out->mem_held = gs.held_bytes;

@@ -1050,6 +1050,23 @@ static void *produce(void *arg)
     return NULL;
 }
 
+typedef struct idle_loop {
+    rapt_pool *p;
+    atomic_bool stop;
+    atomic_uint waits;
+} idle_loop;
+
+static void *wait_idle_loop(void *arg)
+{
+    idle_loop *il = arg;
+    while (!atomic_load(&il->stop)) {
+        if (rapt_pool_wait_idle(il->p) != 0)
+            break;
+        atomic_fetch_add(&il->waits, 1);
+    }
+    return NULL;
+}
+
 START_TEST(stress_many_producers)
 {
     enum { NPROD = 3 };
@@ -1076,12 +1093,20 @@ START_TEST(stress_many_producers)
                            .seed = (unsigned)i + 11};
         pthread_create(&th[i], NULL, produce, &pr[i]);
     }
+    /* A thread waiting for idleness all along: every wait must end (caller-run tasks count
+     * as plain ones for a moment, and the waiter is woken when they stop counting). */
+    idle_loop il = {.p = p};
+    pthread_t wt;
+    pthread_create(&wt, NULL, wait_idle_loop, &il);
     for (unsigned k = 0; k < 20; k++) {
         ck_assert_int_eq(rapt_pool_resize(p, 1 + k % 4), 0);
         usleep(1000);
     }
     for (int i = 0; i < NPROD; i++)
         pthread_join(th[i], NULL);
+    atomic_store(&il.stop, true);
+    pthread_join(wt, NULL);
+    ck_assert_uint_gt(atomic_load(&il.waits), 0);
     ck_assert_int_eq(rapt_pool_wait_idle(p), 0);
     rapt_pool_stats st = pstats(p);
     ck_assert_uint_eq(atomic_load(&s.dup), 0);
