@@ -1,7 +1,8 @@
 # rapt: the two commands a fresh Debian 12 machine needs are `make demo` and `make test`.
 #
 #   make            build the release tree (build/release)
-#   make test       build release, asan-ubsan and tsan; run every test (tsan: the threaded ones)
+#   make test       build release, asan-ubsan and tsan; run every test (tsan: the threaded ones;
+#                   release also runs the unit tests and the CLI under valgrind)
 #   make demo       build, then run rapt on the bundled example
 #   make bench      run the side-by-side benchmarks in bench/
 #   make install    install into PREFIX (default /usr/local)

@@ -8,7 +8,7 @@
 set -eu
 
 pkgs_build="cmake ninja-build gcc make pkg-config libsqlite3-dev libjansson-dev nettle-dev"
-pkgs_test="check bats jq strace util-linux sqlite3 tmux binutils"
+pkgs_test="check bats jq strace util-linux sqlite3 tmux binutils valgrind"
 pkgs_test="$pkgs_test parallel procps" # rapt run: GNU parallel for the compatibility suite, ps
 pkgs_bench="hyperfine parallel stress-ng findutils libglib2.0-dev libomp-dev time"
 pkgs_browser="chromium"
