@@ -17,7 +17,24 @@ setup() {
 }
 
 teardown() {
+    remove_cgroups
     cd / && rm -rf "$TEST_DIR"
+}
+
+# track_cgroup DIR...: cgroups a test created, removed by teardown (their processes killed,
+# sub-cgroups first) even when the test fails or is interrupted between mkdir and rmdir.
+track_cgroup() {
+    CG_CLEANUP="${CG_CLEANUP:-} $*"
+}
+
+remove_cgroups() {
+    local d
+    for d in ${CG_CLEANUP:-}; do
+        [ -d "$d" ] || continue
+        find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+        find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    done
+    CG_CLEANUP=
 }
 
 # usage_error CMD...: runs rapt CMD... and asserts the rapt contract for bad input:

@@ -103,6 +103,7 @@ load helpers
         mem=/sys/fs/cgroup/memory/$name
         cpu=/sys/fs/cgroup/cpu/$name
         mkdir "$mem" "$cpu" || skip "cannot create v1 cgroups here"
+        track_cgroup "$mem" "$cpu"
         echo $((512 * 1024 * 1024)) > "$mem/memory.limit_in_bytes"
         echo 100000 > "$cpu/cpu.cfs_period_us"
         echo 10000 > "$cpu/cpu.cfs_quota_us"
@@ -112,6 +113,7 @@ load helpers
          grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
         dir=/sys/fs/cgroup/$name
         mkdir "$dir" || skip "cannot create a v2 cgroup here"
+        track_cgroup "$dir"
         echo $((512 * 1024 * 1024)) > "$dir/memory.max"
         echo "10000 100000" > "$dir/cpu.max"
         procs="$dir/cgroup.procs"

@@ -435,6 +435,7 @@ SIGDFL=(env --default-signal=INT,TERM,HUP)
     # A parent cgroup with a 64 MiB limit: rapt runs inside it, its slots below.
     cg="$RAPT_MEMCG/rapt-e2e-oom-$$"
     mkdir "$cg"
+    track_cgroup "$cg"
     echo 67108864 > "$cg/memory.limit_in_bytes"
     run sh -c "echo \$\$ > '$cg/cgroup.procs' && exec \"\$RAPT\" run --events ev.jsonl \
         \"\$TESTCHILD\" alloc 200 -- ::: 1"

@@ -63,6 +63,7 @@ check_log() {
     # of tests running in parallel must not do this test's cleanup first.
     cg="$RAPT_MEMCG/rapt-e2e-stale-$$"
     mkdir "$cg"
+    track_cgroup "$cg"
     # (An array, not a function: `func &` forks a subshell and $! would not be rapt.)
     in_cg=(sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg")
     # The leader is a shell (the ';;' needs one), so PR_SET_PDEATHSIG reaches only it; the
