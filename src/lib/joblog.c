@@ -318,7 +318,6 @@ void rapt__joblog_iter_close(rapt__joblog_iter *it)
 
 struct rapt__joblog {
     int fd;
-    rapt__buf line;
 };
 
 int rapt__joblog_open(rapt__joblog **out, const char *path, bool truncate, uint64_t keep_len)
@@ -363,13 +362,7 @@ int rapt__joblog_open(rapt__joblog **out, const char *path, bool truncate, uint6
 
 /* One write() of the whole record on an O_APPEND fd: appends to a regular file are atomic,
  * so a concurrent reader or a crash sees either the record or nothing of it. */
-int rapt__joblog_write(rapt__joblog *jl, const rapt__joblog_rec *r)
-{
-    int rc = rapt__joblog_format(r, &jl->line);
-    return rc < 0 ? rc : rapt__joblog_write_line(jl, jl->line.p, jl->line.len);
-}
-
-int rapt__joblog_write_line(rapt__joblog *jl, const char *p, size_t n)
+int rapt__joblog_write(rapt__joblog *jl, const char *p, size_t n)
 {
     ssize_t w;
     do
@@ -388,6 +381,5 @@ void rapt__joblog_close(rapt__joblog *jl)
         return;
     if (jl->fd >= 0)
         close(jl->fd);
-    rapt__buf_free(&jl->line);
     free(jl);
 }

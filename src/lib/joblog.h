@@ -87,10 +87,9 @@ typedef struct rapt__joblog rapt__joblog;
  * found by rapt__joblog_read) - 0 keeps it as it is. Writes the header into an empty file.
  * Returns 0 or -errno. */
 int rapt__joblog_open(rapt__joblog **out, const char *path, bool truncate, uint64_t keep_len);
-/* Appends a record with one write(). Returns 0 or -errno (the record was not written whole). */
-int rapt__joblog_write(rapt__joblog *jl, const rapt__joblog_rec *r);
-/* Appends a record already formatted by rapt__joblog_format, the same way. */
-int rapt__joblog_write_line(rapt__joblog *jl, const char *p, size_t n);
+/* Appends a record formatted by rapt__joblog_format() with one write(). Returns 0 or -errno
+ * (the record was not written whole). */
+int rapt__joblog_write(rapt__joblog *jl, const char *p, size_t n);
 void rapt__joblog_close(rapt__joblog *jl);
 
 #endif /* RAPT_JOBLOG_H */

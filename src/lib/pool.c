@@ -1574,9 +1574,9 @@ int rapt_pool_submit(rapt_pool *p, rapt_task_fn fn, void *arg, const rapt_task_o
     t->fut = f;
     t->pool = p;
     t->prio = opts->priority;
+    /* Both under pool.mu, so outstanding() never sees one without the other. */
     t->id = atomic_fetch_add(&p->next_id, 1) + 1;
-    atomic_fetch_add(&p->nonplain_ids,
-                     1); /* under pool.mu, so outstanding() never sees one without the other */
+    atomic_fetch_add(&p->nonplain_ids, 1);
     t->submit_ns = now;
     t->deadline = opts->deadline_ns ? rapt__sat_add(now, opts->deadline_ns) : 0;
     t->expire = opts->timeout_ns ? rapt__sat_add(now, opts->timeout_ns) : 0;

@@ -256,6 +256,18 @@ static void logf_(runner *r, rapt_log_level lv, const char *fmt, ...)
     r->o->log(r->o->log_ud, lv, msg);
 }
 
+/* An error that ends the run: the first one is what rapt reports; no more jobs start, and the
+ * running ones finish (a stop already under way keeps its own reason). */
+static void stop_on_error(runner *r, int rc)
+{
+    if (!r->fatal)
+        r->fatal = rc;
+    if (!r->stop) {
+        r->stop = 1;
+        r->stop_reason = "error";
+    }
+}
+
 /* ---- option parsers ---------------------------------------------------------------------- */
 
 static void explain(runner *r, const char *fmt, ...) RAPT__PRINTF(2, 3);
@@ -725,11 +737,7 @@ static void check_events(runner *r)
     if (r->ev && rapt__events_error(r->ev) && !r->fatal) {
         logf_(r, RAPT_LOG_ERROR, "writing events to '%s': %s; starting no more jobs",
               r->o->events ? r->o->events : "(memory)", rapt_strerror(rapt__events_error(r->ev)));
-        r->fatal = rapt__events_error(r->ev);
-        if (!r->stop) {
-            r->stop = 1;
-            r->stop_reason = "error";
-        }
+        stop_on_error(r, rapt__events_error(r->ev));
     }
 }
 
@@ -1143,10 +1151,7 @@ static enum why admit_ordered(runner *r, uint64_t now, rjob **next)
         if (rc > 0 && (rc = queue_push(r, j, now)) < 0)
             job_release(r, j);
         if (rc < 0) {
-            if (!r->fatal)
-                r->fatal = rc;
-            r->stop = 1;
-            r->stop_reason = "error";
+            stop_on_error(r, rc);
             return WHY_STOPPING;
         }
     }
@@ -1215,10 +1220,7 @@ static enum why admit(runner *r, uint64_t now, rjob **next)
         if (rc == RAPT__INPUT_AGAIN)
             return WHY_INPUT;
         if (rc < 0) {
-            if (!r->fatal)
-                r->fatal = rc;
-            r->stop = 1;
-            r->stop_reason = "error";
+            stop_on_error(r, rc);
             return WHY_STOPPING;
         }
         if (rc == 0)
@@ -1310,18 +1312,14 @@ static void joblog_failed(runner *r, int rc)
         return;
     logf_(r, RAPT_LOG_ERROR, "writing the joblog '%s': %s; starting no more jobs", r->o->joblog,
           rapt_strerror(rc));
-    r->fatal = rc;
-    if (!r->stop) {
-        r->stop = 1;
-        r->stop_reason = "error";
-    }
+    stop_on_error(r, rc);
 }
 
 /* The output's trailer callback: a job's joblog record, at its turn. */
 static void joblog_trailer(void *ctx, const char *p, size_t n)
 {
     runner *r = ctx;
-    int rc = rapt__joblog_write_line(r->jl, p, n);
+    int rc = rapt__joblog_write(r->jl, p, n);
     if (rc < 0)
         joblog_failed(r, rc);
 }

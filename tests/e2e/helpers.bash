@@ -40,9 +40,17 @@ remove_cgroups() {
 # usage_error CMD...: runs rapt CMD... and asserts the rapt contract for bad input:
 # exit 2, nothing on stdout, exactly one stderr line starting with "rapt: error: ".
 usage_error() {
+    expect_bad_usage 2 "rapt: error: " "$@"
+}
+
+# expect_bad_usage STATUS PREFIX CMD...: runs rapt CMD... and asserts exit STATUS, nothing on
+# stdout and exactly one stderr line starting with PREFIX.
+expect_bad_usage() {
+    local want=$1 prefix=$2 lines
+    shift 2
     run --separate-stderr "$RAPT" "$@"
-    if [ "$status" -ne 2 ]; then
-        echo "expected exit 2, got $status for: rapt $*" >&2
+    if [ "$status" -ne "$want" ]; then
+        echo "expected exit $want, got $status for: rapt $*" >&2
         echo "stdout: $output" >&2
         echo "stderr: $stderr" >&2
         return 1
@@ -51,10 +59,9 @@ usage_error() {
         echo "expected empty stdout for: rapt $*, got: $output" >&2
         return 1
     fi
-    local lines
     lines=$(printf '%s\n' "$stderr" | wc -l)
-    if [ "$lines" -ne 1 ] || [[ "$stderr" != "rapt: error: "* ]]; then
-        echo "expected one 'rapt: error:' line for: rapt $*, got:" >&2
+    if [ "$lines" -ne 1 ] || [[ "$stderr" != "$prefix"* ]]; then
+        echo "expected one '$prefix' line for: rapt $*, got:" >&2
         printf '%s\n' "$stderr" >&2
         return 1
     fi
@@ -79,24 +86,7 @@ require_root() {
 # run_usage_error ARGS...: `rapt run ARGS...` must fail as bad usage: exit 254 (rapt run's
 # usage code, as 2 would read as "2 jobs failed"), nothing on stdout, one 'rapt: error:' line.
 run_usage_error() {
-    run --separate-stderr "$RAPT" run "$@"
-    if [ "$status" -ne 254 ]; then
-        echo "expected exit 254, got $status for: rapt run $*" >&2
-        echo "stdout: $output" >&2
-        echo "stderr: $stderr" >&2
-        return 1
-    fi
-    if [ -n "$output" ]; then
-        echo "expected empty stdout for: rapt run $*, got: $output" >&2
-        return 1
-    fi
-    local lines
-    lines=$(printf '%s\n' "$stderr" | wc -l)
-    if [ "$lines" -ne 1 ] || [[ "$stderr" != "rapt: error: run: "* ]]; then
-        echo "expected one 'rapt: error: run:' line for: rapt run $*, got:" >&2
-        printf '%s\n' "$stderr" >&2
-        return 1
-    fi
+    expect_bad_usage 254 "rapt: error: run: " run "$@"
 }
 
 # framed VALUE...: what `rapt-testchild args -- VALUE...` prints ("<bytes>:<value>" per value).

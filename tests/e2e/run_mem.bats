@@ -6,19 +6,12 @@
 
 load helpers
 
-teardown() {
-    if [ -n "${MEMCG:-}" ] && [ -d "$MEMCG" ]; then
-        xargs -r kill -9 < "$MEMCG/cgroup.procs" 2>/dev/null || true
-        find "$MEMCG" -depth -type d -exec rmdir {} \; 2>/dev/null || true
-    fi
-    cd / && rm -rf "$TEST_DIR"
-}
-
 # memcg LIMIT: creates a memory cgroup limited to LIMIT next to this process (MEMCG).
 memcg() {
     cgroup_root_or_skip
     MEMCG="$RAPT_MEMCG/rapt-e2e-mem-$$-$BATS_TEST_NUMBER"
     mkdir "$MEMCG"
+    track_cgroup "$MEMCG"
     echo "$1" > "$MEMCG/memory.limit_in_bytes"
 }
 

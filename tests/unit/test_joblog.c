@@ -7,6 +7,17 @@
 #include "harness.h"
 #include "lib/joblog.h"
 
+/* Formats and appends one record, the way the runner does. */
+static int write_rec(rapt__joblog *jl, const rapt__joblog_rec *r)
+{
+    rapt__buf line = {0};
+    int rc = rapt__joblog_format(r, &line);
+    if (rc == 0)
+        rc = rapt__joblog_write(jl, line.p, line.len);
+    rapt__buf_free(&line);
+    return rc;
+}
+
 static char dir[1024];
 static char path[1200];
 
@@ -77,11 +88,11 @@ START_TEST(write_then_read_back)
     rapt__joblog *jl;
     ck_assert_int_eq(rapt__joblog_open(&jl, path, true, 0), 0);
     rapt__joblog_rec r = {.seq = 2, .start_wall_ns = 1, .cmd = "echo b", .cmd_len = 6};
-    ck_assert_int_eq(rapt__joblog_write(jl, &r), 0);
+    ck_assert_int_eq(write_rec(jl, &r), 0);
     r = (rapt__joblog_rec){.seq = 1, .exitval = 3, .cmd = "echo a", .cmd_len = 6};
-    ck_assert_int_eq(rapt__joblog_write(jl, &r), 0);
+    ck_assert_int_eq(write_rec(jl, &r), 0);
     r = (rapt__joblog_rec){.seq = 3, .signal = 9, .cmd = "echo\tc", .cmd_len = 6};
-    ck_assert_int_eq(rapt__joblog_write(jl, &r), 0);
+    ck_assert_int_eq(write_rec(jl, &r), 0);
     rapt__joblog_close(jl);
 
     rapt__joblog_state st;
@@ -159,7 +170,7 @@ START_TEST(torn_last_line_is_ignored_and_cut)
     rapt__joblog *jl;
     ck_assert_int_eq(rapt__joblog_open(&jl, path, false, st.good_len), 0);
     rapt__joblog_rec r = {.seq = 2, .cmd = "y", .cmd_len = 1};
-    ck_assert_int_eq(rapt__joblog_write(jl, &r), 0);
+    ck_assert_int_eq(write_rec(jl, &r), 0);
     rapt__joblog_close(jl);
     rapt__joblog_state_free(&st);
     ck_assert_int_eq(rapt__joblog_read(path, &st, err, sizeof(err)), 0);
@@ -211,13 +222,13 @@ START_TEST(append_keeps_records)
     rapt__joblog *jl;
     ck_assert_int_eq(rapt__joblog_open(&jl, path, true, 0), 0);
     rapt__joblog_rec r = {.seq = 1, .cmd = "a", .cmd_len = 1};
-    ck_assert_int_eq(rapt__joblog_write(jl, &r), 0);
+    ck_assert_int_eq(write_rec(jl, &r), 0);
     rapt__joblog_close(jl);
     struct stat sb;
     ck_assert_int_eq(stat(path, &sb), 0);
     ck_assert_int_eq(rapt__joblog_open(&jl, path, false, (uint64_t)sb.st_size), 0);
     r.seq = 2;
-    ck_assert_int_eq(rapt__joblog_write(jl, &r), 0);
+    ck_assert_int_eq(write_rec(jl, &r), 0);
     rapt__joblog_close(jl);
     rapt__joblog_state st;
     char err[128];
