@@ -22,9 +22,15 @@
 #                                                          its peak over its first half)
 #                 sum(CPU seconds) / CPUs,
 #                 the longest job)
-#     tight = max(bound, sum of the durations of the jobs larger than half the limit)
-#             (no two of those can be in memory at once, so they run one after another)
+#     tight = max(bound, sum over the jobs larger than half the limit of the time each
+#                 spends above half the limit, duration x (1 - limit / (4 x peak)))
+#             (no two jobs can be above half the limit at once; a job ramping up can overlap
+#             another's plateau, so counting whole durations would not be a bound)
 # Both are true lower bounds: no runner can do better. "tight" is the stronger one.
+# Three "plan" rows precede the runners: the makespan of a clairvoyant schedule that knows
+# every job's peak, duration and ramp in advance (bench/memwall/memwall-opt), within the
+# default budget of 0.85 x the limit, at the full limit, and reserving each peak x 1.1 for the
+# whole job. They are targets an offline planner reaches, not bounds.
 # Rows: rapt without hints (what it learns within the run), rapt hint with an exact per-job
 # hint (each job gets a sparse file as large as its peak and --mem-model 1,0), rapt hint/2
 # with a hint of half the real peak (--mem-model 0.5,0), rapt 2nd: the second of two runs that
@@ -43,6 +49,7 @@ case "$RAPT" in /*) ;; *) RAPT="$(pwd)/$RAPT" ;; esac
 bindir=$(dirname "$(dirname "$RAPT")")/bench/memwall
 MEMJOB=$bindir/memjob
 GEN=$bindir/memwall-gen
+OPT=$bindir/memwall-opt
 
 dists="uniform heavy bimodal" mode=sleep limit=512M quota="" jobs=60 mmin=20 mmax=360
 dmin=1 dmax=3 seed=1 runners="rapt,rapt-hint,rapt-wrong,rapt-2nd,rapt-2nd-pack,xargs2,xargs8,parallel,parallel-retries,static"
@@ -156,6 +163,17 @@ run_one() {
                 printf "  %-18s %8.1f s %5d/%-5d %6d %9.0f MiB %7.2fx %7.2fx\n", r, w, ok, tot, a[1], a[2] / 1048576, w / b, w / tb }'
 }
 
+# plan_row ROW_NAME MEMWALL-OPT-ARGS...: one table row for a clairvoyant schedule of the
+# current workload ($wl).
+plan_row() {
+    local row=$1; shift
+    local w; w=$("$OPT" "$@" "$wl" | awk '$1 == "best" { print $2 }') || true
+    # (A job larger than the cap has no schedule; memwall-opt says so on stderr.)
+    [ -n "$w" ] || return 0
+    awk -v r="$row" -v w="$w" -v b="$bound" -v tb="$tight" \
+        'BEGIN { printf "  %-18s %8.1f s %11s %6s %13s %7.2fx %7.2fx\n", r, w, "(plan)", "", "", w / b, w / tb }'
+}
+
 for dist in $dists; do
     wl="$work/$dist.txt"
     # Each line gets a fifth word: a sparse file as large as the job's peak (the per-job hint
@@ -173,12 +191,24 @@ for dist in $dists; do
         { area += 0.75 * $2 * 1048576 * $3; cpu += (mode == "cpu") ? $3 : 0; if ($3 > longest) longest = $3 }
         END { b = area / lim; c = cpu / cpus; if (c > b) b = c; if (longest > b) b = longest; printf "%.3f\n", b }' "$wl")
     tight=$(awk -v b="$bound" -v lim="$limit_bytes" '
-        { if ($2 * 1048576 > lim / 2) big += $3 } END { printf "%.3f\n", (big > b) ? big : b }' "$wl")
+        { m = $2 * 1048576; if (m > lim / 2) big += $3 * (1 - lim / (4 * m)) }
+        END { printf "%.3f\n", (big > b) ? big : b }' "$wl")
     # The best safe static -j: the largest j whose j largest peaks fit the limit together.
     static=$(sort -k2,2nr "$wl" | awk -v lim="$limit_bytes" '{ s += $2 * 1048576; if (s > lim) exit; j++ } END { print (j ? j : 1) }')
     printf '\n%s workload: %d %s jobs, %s..%s MiB, %s..%s s, limit %s%s; bounds %.1f s (area, CPU, longest) and %.1f s (tight); safe static -j %d\n' \
         "$dist" "$jobs" "$mode" "$mmin" "$mmax" "$dmin" "$dmax" "$limit" "${quota:+, $quota CPU}" "$bound" "$tight" "$static"
     printf '  %-18s %10s %11s %6s %13s %8s %8s\n' runner wall ok/total ooms peak vs-bound vs-tight
+    # Clairvoyant schedules (bench/memwall/memwall-opt): what a planner that knows every job's
+    # profile in advance achieves - within the default budget (0.85 x the limit), at the full
+    # limit, and reserving each known peak x 1.1 from the start (what admission by predicted
+    # peaks can reach). Achievable targets, not bounds; docs/memwall.md.
+    if [ -x "$OPT" ]; then
+        lim_mib=$(awk -v l="$limit_bytes" 'BEGIN { printf "%.3f", l / 1048576 }')
+        bud_mib=$(awk -v l="$lim_mib" 'BEGIN { printf "%.3f", 0.85 * l }')
+        plan_row "plan, budget" --cap "$bud_mib"
+        plan_row "plan, full limit" --cap "$lim_mib"
+        plan_row "plan, peaks x1.1" --cap "$bud_mib" --shape peak --margin 1.1
+    fi
     for r in ${runners//,/ }; do
         case $r in
         rapt)
