@@ -42,7 +42,7 @@ typedef struct rapt_model_opts {
     unsigned min_fit;    /* samples with an input size before a fit is trusted (default 8) */
     double coverage;     /* share of fresh jobs the safe estimate should cover (default 0.95) */
     double exact_margin; /* safe = largest exact value x (1 + this) (default 0.10) */
-    unsigned max_exact;  /* digests remembered per class (default 65536) */
+    unsigned max_exact;  /* digests remembered per class (default 49152) */
     unsigned max_pairs;  /* Theil-Sen pairs; more are sampled (default 4096) */
 } rapt_model_opts;
 

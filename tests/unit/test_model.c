@@ -295,6 +295,46 @@ START_TEST(exact_arguments_come_first)
 }
 END_TEST
 
+/* The exact-argument table holds at most max_exact digests (a run of 100 000 distinct jobs must
+ * not grow rapt without bound); past that it starts over, and the forgotten arguments fall back
+ * to the class median. Filled to exactly three quarters of its capacity, probing still ends. */
+static bool is_exact(rapt_model *m, const uint8_t *d)
+{
+    rapt_features f;
+    memset(&f, 0, sizeof(f));
+    memcpy(f.digest, d, RAPT_DIGEST_SIZE);
+    rapt_prediction p;
+    ck_assert_int_eq(rapt_model_predict(m, "many {}", &f, &p), 0);
+    return p.peak.basis == RAPT_BASIS_EXACT;
+}
+
+START_TEST(digest_table_is_bounded_and_starts_over)
+{
+    rapt_model_opts o;
+    rapt_model_opts_init(&o);
+    ck_assert_uint_eq(o.max_exact, 49152);
+    o.max_exact = 48; /* three quarters of a 64-entry table */
+    rapt_model *m;
+    ck_assert_int_eq(rapt_model_create(&m, &o), 0);
+    uint8_t dig[100][RAPT_DIGEST_SIZE];
+    for (int i = 0; i < 100; i++) {
+        char arg[16];
+        snprintf(arg, sizeof(arg), "job-%d", i);
+        const char *args[] = {arg};
+        rapt_jobclass_digest(args, 1, dig[i]);
+        observe(m, "many {}", -1, (double)(i + 1) * MIB, 1, dig[i]);
+        if (i == 47) {
+            for (int k = 0; k < 48; k++)
+                ck_assert_msg(is_exact(m, dig[k]), "digest %d forgotten before the limit", k);
+        }
+    }
+    /* The 49th digest started the table over, and so did the 97th: 96..99 are remembered. */
+    for (int k = 0; k < 100; k++)
+        ck_assert_msg(is_exact(m, dig[k]) == (k >= 96), "digest %d", k);
+    rapt_model_destroy(m);
+}
+END_TEST
+
 START_TEST(killed_for_memory_raises_the_exact_estimate)
 {
     rapt_model *m;
@@ -459,6 +499,7 @@ static Suite *model_suite(void)
     RAPT_TCASE(s, heavy_tailed_class, 120);
     RAPT_TCASE(s, heavy_tails_defeat_least_squares_not_theil_sen, 60);
     RAPT_TCASE(s, exact_arguments_come_first, 30);
+    RAPT_TCASE(s, digest_table_is_bounded_and_starts_over, 30);
     RAPT_TCASE(s, killed_for_memory_raises_the_exact_estimate, 30);
     RAPT_TCASE(s, unknown_class_has_no_prediction, 30);
     RAPT_TCASE(s, confidence_grows_with_samples, 30);
