@@ -43,6 +43,13 @@ bool rapt__strlcpy(char *dst, const char *src, size_t n);
 /* snprintf into a fixed buffer; returns true when the output was not truncated. */
 bool rapt__bufprintf(char *dst, size_t n, const char *fmt, ...) RAPT__PRINTF(3, 4);
 
+/* Formats one message (up to 1023 bytes) and hands it to a handle's log callback; nothing
+ * when log is NULL. The one way library modules log. */
+void rapt__logf(rapt_log_fn log, void *ud, rapt_log_level lv, const char *fmt, ...)
+    RAPT__PRINTF(4, 5);
+void rapt__vlogf(rapt_log_fn log, void *ud, rapt_log_level lv, const char *fmt, va_list ap)
+    RAPT__PRINTF(4, 0);
+
 /* Strict unsigned decimal parse of [s, s+len) (len SIZE_MAX = up to NUL). Leading/trailing
  * blanks are not accepted. Returns 0, -EINVAL or -ERANGE. */
 int rapt__parse_u64(const char *s, size_t len, uint64_t *out);

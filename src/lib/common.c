@@ -65,6 +65,23 @@ bool rapt__bufprintf(char *dst, size_t n, const char *fmt, ...)
     return r >= 0 && (size_t)r < n;
 }
 
+void rapt__vlogf(rapt_log_fn log, void *ud, rapt_log_level lv, const char *fmt, va_list ap)
+{
+    if (!log)
+        return;
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log(ud, lv, msg);
+}
+
+void rapt__logf(rapt_log_fn log, void *ud, rapt_log_level lv, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    rapt__vlogf(log, ud, lv, fmt, ap);
+    va_end(ap);
+}
+
 int rapt__parse_u64(const char *s, size_t len, uint64_t *out)
 {
     if (len == SIZE_MAX)

@@ -127,6 +127,15 @@ static void opt(rapt__jw *w, const char *key, rapt__opt_u64 v)
         rapt__jw_null(w);
 }
 
+/* The two keys every per-attempt event starts with. */
+static void job_keys(rapt__jw *w, uint64_t seq, unsigned attempt)
+{
+    rapt__jw_key(w, "seq");
+    rapt__jw_u64(w, seq);
+    rapt__jw_key(w, "attempt");
+    rapt__jw_u64(w, attempt);
+}
+
 static void str_or_null(rapt__jw *w, const char *key, const char *s)
 {
     rapt__jw_key(w, key);
@@ -201,10 +210,7 @@ int rapt__events_run_start(rapt__events *ev, const rapt__ev_run *r, uint64_t now
 
 static void job_common(rapt__jw *w, const rapt__ev_job *j)
 {
-    rapt__jw_key(w, "seq");
-    rapt__jw_u64(w, j->seq);
-    rapt__jw_key(w, "attempt");
-    rapt__jw_u64(w, j->attempt);
+    job_keys(w, j->seq, j->attempt);
     rapt__jw_key(w, "slot");
     rapt__jw_u64(w, j->slot);
     rapt__jw_key(w, "pid");
@@ -290,10 +296,7 @@ int rapt__events_job_retry(rapt__events *ev, uint64_t seq, unsigned next_attempt
                            uint64_t now_mono, uint64_t now_wall)
 {
     rapt__jw *w = begin(ev, "job_retry", now_mono, now_wall);
-    rapt__jw_key(w, "seq");
-    rapt__jw_u64(w, seq);
-    rapt__jw_key(w, "attempt");
-    rapt__jw_u64(w, next_attempt);
+    job_keys(w, seq, next_attempt);
     str_or_null(w, "reason", reason);
     opt(w, "reservation", reservation);
     secs_or_null(w, "delay_s", delay_s);
@@ -304,10 +307,7 @@ int rapt__events_job_kill(rapt__events *ev, uint64_t seq, unsigned attempt, int 
                           const char *reason, uint64_t now_mono, uint64_t now_wall)
 {
     rapt__jw *w = begin(ev, "job_kill", now_mono, now_wall);
-    rapt__jw_key(w, "seq");
-    rapt__jw_u64(w, seq);
-    rapt__jw_key(w, "attempt");
-    rapt__jw_u64(w, attempt);
+    job_keys(w, seq, attempt);
     rapt__jw_key(w, "signal");
     rapt__jw_i64(w, sig);
     str_or_null(w, "reason", reason);
@@ -343,10 +343,7 @@ int rapt__events_protect(rapt__events *ev, uint64_t seq, unsigned attempt, const
                          uint64_t now_mono, uint64_t now_wall)
 {
     rapt__jw *w = begin(ev, "protect", now_mono, now_wall);
-    rapt__jw_key(w, "seq");
-    rapt__jw_u64(w, seq);
-    rapt__jw_key(w, "attempt");
-    rapt__jw_u64(w, attempt);
+    job_keys(w, seq, attempt);
     str_or_null(w, "action", action);
     opt(w, "available", available);
     opt(w, "critical", critical);

@@ -321,12 +321,10 @@ static void logf_once(rapt_monitor *m, unsigned kind, const char *fmt, ...)
     if (!m->opts.log || (m->warned & kind))
         return;
     m->warned |= kind;
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rapt__vlogf(m->opts.log, m->opts.log_userdata, RAPT_LOG_WARN, fmt, ap);
     va_end(ap);
-    m->opts.log(m->opts.log_userdata, RAPT_LOG_WARN, msg);
 }
 
 static uint64_t real_now(void *ud)

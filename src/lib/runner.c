@@ -246,14 +246,10 @@ typedef struct runner {
 static void logf_(runner *r, rapt_log_level lv, const char *fmt, ...) RAPT__PRINTF(3, 4);
 static void logf_(runner *r, rapt_log_level lv, const char *fmt, ...)
 {
-    if (!r->o->log)
-        return;
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    rapt__vlogf(r->o->log, r->o->log_ud, lv, fmt, ap);
     va_end(ap);
-    r->o->log(r->o->log_ud, lv, msg);
 }
 
 /* An error that ends the run: the first one is what rapt reports; no more jobs start, and the

@@ -244,6 +244,24 @@ START_TEST(heavy_tails_defeat_least_squares_not_theil_sen)
 }
 END_TEST
 
+/* The digest of the one-argument job "job-I". */
+static void job_digest(int i, uint8_t *out)
+{
+    char arg[16];
+    snprintf(arg, sizeof(arg), "job-%d", i);
+    const char *args[] = {arg};
+    rapt_jobclass_digest(args, 1, out);
+}
+
+/* The prediction for a job with this digest and no input file. */
+static void predict_digest(rapt_model *m, const char *cls, const uint8_t *d, rapt_prediction *p)
+{
+    rapt_features f;
+    memset(&f, 0, sizeof(f));
+    memcpy(f.digest, d, RAPT_DIGEST_SIZE);
+    ck_assert_int_eq(rapt_model_predict(m, cls, &f, p), 0);
+}
+
 START_TEST(exact_arguments_come_first)
 {
     /* A class whose cost depends on its arguments, not on any file: the memwall shape. */
@@ -253,19 +271,13 @@ START_TEST(exact_arguments_come_first)
     double val[100];
     uint8_t dig[100][RAPT_DIGEST_SIZE];
     for (int i = 0; i < 100; i++) {
-        char arg[16];
-        snprintf(arg, sizeof(arg), "job-%d", i);
-        const char *args[] = {arg};
-        rapt_jobclass_digest(args, 1, dig[i]);
+        job_digest(i, dig[i]);
         val[i] = 20 * MIB * exp(2 * uni(&r));
         observe(m, "ramp {}", -1, val[i], 1 + i, dig[i]);
     }
     for (int i = 0; i < 100; i++) {
-        rapt_features f;
-        memset(&f, 0, sizeof(f));
-        memcpy(f.digest, dig[i], RAPT_DIGEST_SIZE);
         rapt_prediction p;
-        ck_assert_int_eq(rapt_model_predict(m, "ramp {}", &f, &p), 0);
+        predict_digest(m, "ramp {}", dig[i], &p);
         ck_assert_int_eq(p.peak.basis, RAPT_BASIS_EXACT);
         ck_assert(fabs(p.peak.value - floor(val[i])) < 1);
         ck_assert(fabs(p.peak.safe - 1.1 * floor(val[i])) < 2);
@@ -300,11 +312,8 @@ END_TEST
  * to the class median. Filled to exactly three quarters of its capacity, probing still ends. */
 static bool is_exact(rapt_model *m, const uint8_t *d)
 {
-    rapt_features f;
-    memset(&f, 0, sizeof(f));
-    memcpy(f.digest, d, RAPT_DIGEST_SIZE);
     rapt_prediction p;
-    ck_assert_int_eq(rapt_model_predict(m, "many {}", &f, &p), 0);
+    predict_digest(m, "many {}", d, &p);
     return p.peak.basis == RAPT_BASIS_EXACT;
 }
 
@@ -318,10 +327,7 @@ START_TEST(digest_table_is_bounded_and_starts_over)
     ck_assert_int_eq(rapt_model_create(&m, &o), 0);
     uint8_t dig[100][RAPT_DIGEST_SIZE];
     for (int i = 0; i < 100; i++) {
-        char arg[16];
-        snprintf(arg, sizeof(arg), "job-%d", i);
-        const char *args[] = {arg};
-        rapt_jobclass_digest(args, 1, dig[i]);
+        job_digest(i, dig[i]);
         observe(m, "many {}", -1, (double)(i + 1) * MIB, 1, dig[i]);
         if (i == 47) {
             for (int k = 0; k < 48; k++)

@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,20 +58,6 @@ struct rapt__jobcg {
     unsigned nslots;
     uint64_t ceiling; /* --mem-limit-per-job: every slot's memory limit; 0 for none */
 };
-
-static void logf_(rapt_log_fn log, void *ud, rapt_log_level lv, const char *fmt, ...)
-    RAPT__PRINTF(4, 5);
-static void logf_(rapt_log_fn log, void *ud, rapt_log_level lv, const char *fmt, ...)
-{
-    if (!log)
-        return;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    log(ud, lv, msg);
-}
 
 static const char *rel(const char *path)
 {
@@ -253,10 +238,11 @@ int rapt__jobcg_reap_stale(const rapt__jobcg_opts *o, unsigned *runs, unsigned *
         int k = remove_run(pfd, e->d_name);
         (*runs)++;
         *killed += (unsigned)k;
-        logf_(o->log, o->log_ud, RAPT_LOG_INFO,
-              "removed the cgroups of an earlier run (pid %lld) and killed %d process%s left in "
-              "them",
-              (long long)pid, k, k == 1 ? "" : "es");
+        rapt__logf(
+            o->log, o->log_ud, RAPT_LOG_INFO,
+            "removed the cgroups of an earlier run (pid %lld) and killed %d process%s left in "
+            "them",
+            (long long)pid, k, k == 1 ? "" : "es");
     }
     closedir(d);
     close(pfd);
@@ -524,8 +510,8 @@ void rapt__jobcg_close(rapt__jobcg *cg)
             snprintf(name, sizeof(name), "slot-%u", i + 1);
             int k = empty_and_remove(cg->runfd, name);
             if (k > 0)
-                logf_(cg->log, cg->log_ud, RAPT_LOG_INFO, "killed %d process%s left in job slot %u",
-                      k, k == 1 ? "" : "es", i + 1);
+                rapt__logf(cg->log, cg->log_ud, RAPT_LOG_INFO,
+                           "killed %d process%s left in job slot %u", k, k == 1 ? "" : "es", i + 1);
         }
     }
     free(cg->slots);
